@@ -1,0 +1,49 @@
+# p11kms — see README.md. Every target works as root on a fresh Debian 12.
+SHELL := /bin/bash
+GO ?= go
+BUILD := build
+LIB := $(BUILD)/libp11kms.so
+CLI := $(BUILD)/p11kms
+GOSRC := $(shell find . -name '*.go' -not -path './build/*' 2>/dev/null) $(wildcard cgo/*.c cgo/*.h cgo/include/*.h cgo/include/oasis/*.h) $(BUILD)/libp11kms.map go.mod go.sum
+
+.PHONY: all build demo test unit cabi conformance deps clean vet generate
+
+all: build
+
+build: $(LIB) $(CLI)
+
+$(LIB): $(GOSRC)
+	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-shared \
+		-ldflags '-s -w -extldflags "-Wl,--version-script=$(CURDIR)/$(BUILD)/libp11kms.map"' \
+		-o $(LIB) ./cgo
+	@rm -f $(BUILD)/libp11kms.h
+
+$(CLI): $(GOSRC)
+	$(GO) build -trimpath -o $(CLI) ./cmd/p11kms
+
+generate:
+	$(GO) generate ./ck ./cgo
+
+deps:
+	@scripts/deps.sh
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./ck/... ./token/... ./mechanisms/... ./kmsbackend/... ./cmd/...
+
+cabi: build
+	$(GO) test -count=1 ./cgo/...
+
+conformance: build
+	$(GO) test -count=1 -timeout 20m ./conformance/...
+
+demo: deps build
+	@scripts/demo.sh
+
+test: deps vet build
+	@scripts/test.sh
+
+clean:
+	rm -f $(LIB) $(CLI) $(BUILD)/libp11kms.h

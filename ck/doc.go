@@ -1,0 +1,28 @@
+// Package ck holds the PKCS#11 constants (CKR_, CKA_, CKM_, CKO_, CKK_, CKF_, ...)
+// generated from the vendored OASIS headers in cgo/include, so pure-Go packages
+// can use them without cgo. Regenerate with `go generate ./ck`.
+package ck
+
+import "fmt"
+
+//go:generate go run ./internal/gen zconst.go ../cgo/include/oasis/pkcs11t.h ../cgo/include/p11kms_v3t.h
+
+// UnavailableInformation is CK_UNAVAILABLE_INFORMATION (PKCS#11 2.40 §3.2): the
+// length reported for an attribute value that cannot be returned.
+const UnavailableInformation = ^uint(0)
+
+// RVName returns the name of a CK_RV ("CKR_OK"), or its hex value if unknown.
+func RVName(rv uint) string {
+	if n, ok := rvNames[rv]; ok {
+		return n
+	}
+	return fmt.Sprintf("CKR_0x%08X", rv)
+}
+
+// MechName returns the name of a mechanism ("CKM_ECDSA"), or its hex value if unknown.
+func MechName(m uint) string {
+	if n, ok := mechNames[m]; ok {
+		return n
+	}
+	return fmt.Sprintf("CKM_0x%08X", m)
+}
