@@ -3,57 +3,14 @@
 // active operation per session. It knows nothing of C; cgo/ translates.
 package token
 
-import (
-	"errors"
-	"fmt"
+import "github.com/p11kms/p11kms/ck"
 
-	"github.com/p11kms/p11kms/ck"
-)
+// Error is the error type that carries a CK_RV (defined in ck so that
+// mechanisms/ can create it too).
+type Error = ck.Error
 
-// Error is the one error type that carries a CK_RV. It is created where the
-// failure is detected and logged once, at the C boundary.
-type Error struct {
-	// RV is the PKCS#11 return value the caller receives.
-	RV uint
-	// Msg says what went wrong, for the log line.
-	Msg string
-	// Err is the underlying cause, if any.
-	Err error
-}
+// Errorf returns an *Error with the CK_RV and a formatted message.
+func Errorf(rv uint, format string, args ...any) *Error { return ck.Errorf(rv, format, args...) }
 
-// Error implements error.
-func (e *Error) Error() string {
-	name := ck.RVName(e.RV)
-	switch {
-	case e.Err != nil && e.Msg != "":
-		return fmt.Sprintf("%s: %s: %v", name, e.Msg, e.Err)
-	case e.Err != nil:
-		return fmt.Sprintf("%s: %v", name, e.Err)
-	case e.Msg != "":
-		return fmt.Sprintf("%s: %s", name, e.Msg)
-	}
-	return name
-}
-
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Errorf returns an *Error with the CK_RV and a formatted message. A %w verb
-// in format wraps the cause as fmt.Errorf does.
-func Errorf(rv uint, format string, args ...any) *Error {
-	err := fmt.Errorf(format, args...)
-	return &Error{RV: rv, Msg: err.Error(), Err: errors.Unwrap(err)}
-}
-
-// RV returns the CK_RV for err: CKR_OK for nil, the carried value for an
-// *Error anywhere in the chain, CKR_FUNCTION_FAILED for anything else.
-func RV(err error) uint {
-	if err == nil {
-		return ck.CKR_OK
-	}
-	var te *Error
-	if errors.As(err, &te) {
-		return te.RV
-	}
-	return ck.CKR_FUNCTION_FAILED
-}
+// RV returns the CK_RV carried by err (CKR_OK for nil, CKR_FUNCTION_FAILED if none).
+func RV(err error) uint { return ck.RV(err) }
