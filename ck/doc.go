@@ -26,3 +26,16 @@ func MechName(m uint) string {
 	}
 	return fmt.Sprintf("CKM_0x%08X", m)
 }
+
+// EffectivelyInfinite is CK_EFFECTIVELY_INFINITE (PKCS#11 2.40 §3.2): no limit
+// on the number of sessions.
+const EffectivelyInfinite = 0
+
+// InvalidHandle is CK_INVALID_HANDLE.
+const InvalidHandle = 0
+
+// CertificateCategoryTokenUser is CK_CERTIFICATE_CATEGORY_TOKEN_USER (PKCS#11 2.40 §4.6.2).
+const CertificateCategoryTokenUser = 1
+
+// SecurityDomainUnspecified is CK_SECURITY_DOMAIN_UNSPECIFIED (PKCS#11 2.40 §4.6.3).
+const SecurityDomainUnspecified = 0
