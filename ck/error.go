@@ -21,12 +21,10 @@ type Error struct {
 func (e *Error) Error() string {
 	name := RVName(e.RV)
 	switch {
-	case e.Err != nil && e.Msg != "":
-		return fmt.Sprintf("%s: %s: %v", name, e.Msg, e.Err)
+	case e.Msg != "": // Errorf's Msg already holds the wrapped cause's text
+		return name + ": " + e.Msg
 	case e.Err != nil:
 		return fmt.Sprintf("%s: %v", name, e.Err)
-	case e.Msg != "":
-		return fmt.Sprintf("%s: %s", name, e.Msg)
 	}
 	return name
 }

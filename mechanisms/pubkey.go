@@ -5,8 +5,18 @@
 package mechanisms
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
 	"math/big"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 )
 
 // KeyKind is the family of a public key.
@@ -19,17 +29,16 @@ const (
 	KindEC
 )
 
-// Curve is a named elliptic curve.
-type Curve int
-
-// Curves KMS offers for ECDSA.
-const (
-	CurveNone Curve = iota
-	CurveP256
-	CurveP384
-	CurveP521
-	CurveSecp256k1
-)
+// String returns "RSA", "EC" or "unknown".
+func (k KeyKind) String() string {
+	switch k {
+	case KindRSA:
+		return "RSA"
+	case KindEC:
+		return "EC"
+	}
+	return "unknown"
+}
 
 // PublicKey is a parsed SubjectPublicKeyInfo, with what the PKCS#11
 // attributes and local verification need. Secp256k1 is parsed by hand (Go's
@@ -45,14 +54,126 @@ type PublicKey struct {
 	SPKI []byte
 }
 
+// oidECPublicKey is id-ecPublicKey (RFC 5480 §2.1.1).
+var oidECPublicKey = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+
+// spkiASN1 is SubjectPublicKeyInfo (RFC 5280 §4.1.2.7).
+type spkiASN1 struct {
+	Algorithm pkix.AlgorithmIdentifier
+	PublicKey asn1.BitString
+}
+
 // ParsePublicKey parses a DER SubjectPublicKeyInfo for RSA, P-256, P-384, P-521 or secp256k1.
-func ParsePublicKey(spki []byte) (*PublicKey, error) { panic("TODO(mechanisms helper)") }
+// Errors are plain (not ck.Error): the caller decides the CK_RV.
+func ParsePublicKey(spki []byte) (*PublicKey, error) {
+	var s spkiASN1
+	rest, err := asn1.Unmarshal(spki, &s)
+	if err != nil {
+		return nil, fmt.Errorf("parse public key: %w", err)
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("parse public key: %d trailing bytes after SubjectPublicKeyInfo", len(rest))
+	}
+	if s.Algorithm.Algorithm.Equal(oidECPublicKey) {
+		var oid asn1.ObjectIdentifier
+		if rest, err := asn1.Unmarshal(s.Algorithm.Parameters.FullBytes, &oid); err == nil && len(rest) == 0 && curveFromOID(oid) == CurveSecp256k1 {
+			return parseSecp256k1(s.PublicKey, spki)
+		}
+	}
+	pub, err := x509.ParsePKIXPublicKey(spki)
+	if err != nil {
+		return nil, fmt.Errorf("parse public key: %w", err)
+	}
+	switch pub := pub.(type) {
+	case *rsa.PublicKey:
+		return &PublicKey{Kind: KindRSA, RSA: pub, SPKI: bytes.Clone(spki)}, nil
+	case *ecdsa.PublicKey:
+		return fromECDSA(pub, spki)
+	}
+	return nil, fmt.Errorf("parse public key: unsupported key type %T", pub)
+}
 
-// ECParams returns CKA_EC_PARAMS: the DER OID of the named curve.
-func (c Curve) ECParams() []byte { panic("TODO(mechanisms helper)") }
+// fromECDSA converts a crypto/ecdsa key on a NIST curve.
+func fromECDSA(pub *ecdsa.PublicKey, spki []byte) (*PublicKey, error) {
+	var c Curve
+	switch pub.Curve {
+	case elliptic.P256():
+		c = CurveP256
+	case elliptic.P384():
+		c = CurveP384
+	case elliptic.P521():
+		c = CurveP521
+	default:
+		return nil, fmt.Errorf("parse public key: unsupported curve %s", pub.Curve.Params().Name)
+	}
+	point, err := pub.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("parse public key: %w", err)
+	}
+	return fromPoint(c, point, spki), nil
+}
 
-// OrderLen returns the byte length of the curve's order (32, 48, 66, 32).
-func (c Curve) OrderLen() int { panic("TODO(mechanisms helper)") }
+// parseSecp256k1 checks the uncompressed point is on secp256k1.
+func parseSecp256k1(bits asn1.BitString, spki []byte) (*PublicKey, error) {
+	point := bits.RightAlign()
+	if bits.BitLength%8 != 0 || len(point) != 65 || point[0] != 0x04 {
+		return nil, errors.New("parse public key: secp256k1 key is not a 65-byte uncompressed point")
+	}
+	if _, err := secp256k1.ParsePubKey(point); err != nil {
+		return nil, fmt.Errorf("parse public key: %w", err)
+	}
+	return fromPoint(CurveSecp256k1, point, spki), nil
+}
 
-// ECPoint returns CKA_EC_POINT: the DER OCTET STRING around the uncompressed point 04||X||Y.
-func (k *PublicKey) ECPoint() []byte { panic("TODO(mechanisms helper)") }
+// fromPoint builds an EC PublicKey from a validated uncompressed point.
+func fromPoint(c Curve, point, spki []byte) *PublicKey {
+	n := (len(point) - 1) / 2
+	return &PublicKey{
+		Kind:  KindEC,
+		Curve: c,
+		X:     new(big.Int).SetBytes(point[1 : 1+n]),
+		Y:     new(big.Int).SetBytes(point[1+n:]),
+		SPKI:  bytes.Clone(spki),
+	}
+}
+
+// Point returns the uncompressed point 04||X||Y, each coordinate padded to
+// the field length (equal to the order length on every curve here); nil if k is not EC.
+func (k *PublicKey) Point() []byte {
+	if k == nil || k.Kind != KindEC {
+		return nil
+	}
+	n := k.Curve.OrderLen()
+	if n == 0 || k.X == nil || k.Y == nil ||
+		k.X.Sign() < 0 || k.Y.Sign() < 0 || k.X.BitLen() > 8*n || k.Y.BitLen() > 8*n {
+		return nil
+	}
+	p := make([]byte, 1+2*n)
+	p[0] = 0x04
+	k.X.FillBytes(p[1 : 1+n])
+	k.Y.FillBytes(p[1+n:])
+	return p
+}
+
+// ECPoint returns CKA_EC_POINT: the DER OCTET STRING around the uncompressed
+// point 04||X||Y (PKCS#11 Current Mechanisms 2.40 §2.3.3), long-form length
+// when needed (P-521: 04 81 85 04 ...); nil if k is not EC.
+func (k *PublicKey) ECPoint() []byte {
+	p := k.Point()
+	if p == nil {
+		return nil
+	}
+	der, err := asn1.Marshal(p)
+	if err != nil {
+		return nil // unreachable: a byte slice always marshals
+	}
+	return der
+}
+
+// ModulusBits returns the RSA modulus length in bits (CKA_MODULUS_BITS), 0 if k is not RSA.
+func (k *PublicKey) ModulusBits() int {
+	if k == nil || k.Kind != KindRSA || k.RSA == nil || k.RSA.N == nil {
+		return 0
+	}
+	return k.RSA.N.BitLen()
+}

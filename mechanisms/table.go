@@ -1,0 +1,174 @@
+package mechanisms
+
+import (
+	"crypto"
+
+	"github.com/p11kms/p11kms/ck"
+	"github.com/p11kms/p11kms/kmsbackend"
+)
+
+// scheme is the signature scheme of a mechanism.
+type scheme int
+
+const (
+	schemePKCS1 scheme = iota + 1 // RSASSA-PKCS1-v1_5
+	schemePSS                     // RSASSA-PSS
+	schemeECDSA                   // ECDSA
+)
+
+// Flags of the CK_MECHANISM_INFO rows (PKCS#11 2.40 §3.7 CK_MECHANISM_INFO).
+// CKF_HW: the private-key operation runs in AWS KMS's HSMs.
+const (
+	rsaSignFlags = ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW
+	ecSignFlags  = ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW | ck.CKF_EC_F_P | ck.CKF_EC_NAMEDCURVE | ck.CKF_EC_UNCOMPRESS
+)
+
+// Key sizes in bits AWS KMS offers (AWS KMS API reference, CreateKey KeySpec):
+// RSA_2048..RSA_4096 and ECC_NIST_P256..ECC_NIST_P521 (secp256k1 is 256 bits).
+const (
+	rsaMinBits = 2048
+	rsaMaxBits = 4096
+	ecMinBits  = 256
+	ecMaxBits  = 521
+)
+
+// mechRow is one signing mechanism the token offers.
+type mechRow struct {
+	mech   uint
+	kind   KeyKind
+	scheme scheme
+	// hash is applied locally to the caller's data; 0 for raw mechanisms.
+	hash             crypto.Hash
+	flags            uint
+	minBits, maxBits uint
+}
+
+// mechTable lists the signing mechanisms, in the order C_GetMechanismList reports them.
+var mechTable = []mechRow{
+	// PKCS#11 Current Mechanisms 2.40 §2.1.6 PKCS #1 v1.5 RSA; input DigestInfo -> AWS KMS RSASSA_PKCS1_V1_5_SHA_{256,384,512} by its hash.
+	{ck.CKM_RSA_PKCS, KindRSA, schemePKCS1, 0, rsaSignFlags, rsaMinBits, rsaMaxBits},
+	// §2.1.14 PKCS #1 v1.5 RSA signature with SHA-256 -> AWS KMS RSASSA_PKCS1_V1_5_SHA_256.
+	{ck.CKM_SHA256_RSA_PKCS, KindRSA, schemePKCS1, crypto.SHA256, rsaSignFlags, rsaMinBits, rsaMaxBits},
+	// §2.1.14 PKCS #1 v1.5 RSA signature with SHA-384 -> AWS KMS RSASSA_PKCS1_V1_5_SHA_384.
+	{ck.CKM_SHA384_RSA_PKCS, KindRSA, schemePKCS1, crypto.SHA384, rsaSignFlags, rsaMinBits, rsaMaxBits},
+	// §2.1.14 PKCS #1 v1.5 RSA signature with SHA-512 -> AWS KMS RSASSA_PKCS1_V1_5_SHA_512.
+	{ck.CKM_SHA512_RSA_PKCS, KindRSA, schemePKCS1, crypto.SHA512, rsaSignFlags, rsaMinBits, rsaMaxBits},
+	// §2.1.10 PKCS #1 RSA PSS; input the hash named by the parameters -> AWS KMS RSASSA_PSS_SHA_{256,384,512}.
+	{ck.CKM_RSA_PKCS_PSS, KindRSA, schemePSS, 0, rsaSignFlags, rsaMinBits, rsaMaxBits},
+	// §2.1.17 PKCS #1 RSA PSS signature with SHA-256 -> AWS KMS RSASSA_PSS_SHA_256.
+	{ck.CKM_SHA256_RSA_PKCS_PSS, KindRSA, schemePSS, crypto.SHA256, rsaSignFlags, rsaMinBits, rsaMaxBits},
+	// §2.1.17 PKCS #1 RSA PSS signature with SHA-384 -> AWS KMS RSASSA_PSS_SHA_384.
+	{ck.CKM_SHA384_RSA_PKCS_PSS, KindRSA, schemePSS, crypto.SHA384, rsaSignFlags, rsaMinBits, rsaMaxBits},
+	// §2.1.17 PKCS #1 RSA PSS signature with SHA-512 -> AWS KMS RSASSA_PSS_SHA_512.
+	{ck.CKM_SHA512_RSA_PKCS_PSS, KindRSA, schemePSS, crypto.SHA512, rsaSignFlags, rsaMinBits, rsaMaxBits},
+	// §2.3.6 ECDSA without hashing; input a digest of any length -> AWS KMS ECDSA_SHA_{256,384,512} by curve.
+	{ck.CKM_ECDSA, KindEC, schemeECDSA, 0, ecSignFlags, ecMinBits, ecMaxBits},
+	// §2.3.7 ECDSA with hashing (SHA-256) -> AWS KMS ECDSA_SHA_{256,384,512} by curve, digest adjusted.
+	{ck.CKM_ECDSA_SHA256, KindEC, schemeECDSA, crypto.SHA256, ecSignFlags, ecMinBits, ecMaxBits},
+	// §2.3.7 ECDSA with hashing (SHA-384) -> AWS KMS ECDSA_SHA_{256,384,512} by curve, digest adjusted.
+	{ck.CKM_ECDSA_SHA384, KindEC, schemeECDSA, crypto.SHA384, ecSignFlags, ecMinBits, ecMaxBits},
+	// §2.3.7 ECDSA with hashing (SHA-512) -> AWS KMS ECDSA_SHA_{256,384,512} by curve, digest adjusted.
+	{ck.CKM_ECDSA_SHA512, KindEC, schemeECDSA, crypto.SHA512, ecSignFlags, ecMinBits, ecMaxBits},
+	// Not offered: CKM_ECDSA_SHA1/SHA224, CKM_SHA1/SHA224_RSA_PKCS[_PSS] — AWS KMS has no SHA-1/SHA-224 signing.
+}
+
+// algRow maps a scheme and hash to the AWS KMS signing algorithm.
+type algRow struct {
+	scheme scheme
+	hash   crypto.Hash
+	alg    kmsbackend.SigningAlgorithm
+}
+
+// algTable is the AWS KMS API reference, SigningAlgorithm, for RSA (ECDSA
+// algorithms are tied to the curve: see curveTable).
+var algTable = []algRow{
+	{schemePKCS1, crypto.SHA256, kmsbackend.RSASSA_PKCS1_V1_5_SHA_256}, // RFC 8017 §8.2 with SHA-256
+	{schemePKCS1, crypto.SHA384, kmsbackend.RSASSA_PKCS1_V1_5_SHA_384}, // RFC 8017 §8.2 with SHA-384
+	{schemePKCS1, crypto.SHA512, kmsbackend.RSASSA_PKCS1_V1_5_SHA_512}, // RFC 8017 §8.2 with SHA-512
+	{schemePSS, crypto.SHA256, kmsbackend.RSASSA_PSS_SHA_256},          // RFC 8017 §8.1, MGF1-SHA-256, salt 32
+	{schemePSS, crypto.SHA384, kmsbackend.RSASSA_PSS_SHA_384},          // RFC 8017 §8.1, MGF1-SHA-384, salt 48
+	{schemePSS, crypto.SHA512, kmsbackend.RSASSA_PSS_SHA_512},          // RFC 8017 §8.1, MGF1-SHA-512, salt 64
+}
+
+// rsaAlgorithm returns the KMS algorithm for an RSA scheme and hash, SignUnknown if none.
+func rsaAlgorithm(s scheme, h crypto.Hash) kmsbackend.SigningAlgorithm {
+	for _, r := range algTable {
+		if r.scheme == s && r.hash == h {
+			return r.alg
+		}
+	}
+	return kmsbackend.SignUnknown
+}
+
+func lookupMech(mech uint) (mechRow, bool) {
+	for _, r := range mechTable {
+		if r.mech == mech {
+			return r, true
+		}
+	}
+	return mechRow{}, false
+}
+
+// specKind returns the key family of a KMS signing key spec.
+func specKind(spec kmsbackend.KeySpec) KeyKind {
+	switch spec {
+	case kmsbackend.SpecRSA2048, kmsbackend.SpecRSA3072, kmsbackend.SpecRSA4096:
+		return KindRSA
+	}
+	if CurveFromSpec(spec) != CurveNone {
+		return KindEC
+	}
+	return KindUnknown
+}
+
+// MechanismsFor returns, in table order, the signing mechanisms a key of this
+// spec and usage supports; nil for anything but SIGN_VERIFY RSA and ECC keys.
+func MechanismsFor(spec kmsbackend.KeySpec, usage kmsbackend.KeyUsage) []uint {
+	kind := specKind(spec)
+	if usage != kmsbackend.UsageSignVerify || kind == KindUnknown {
+		return nil
+	}
+	var out []uint
+	for _, r := range mechTable {
+		if r.kind == kind {
+			out = append(out, r.mech)
+		}
+	}
+	return out
+}
+
+// Info returns CK_MECHANISM_INFO (PKCS#11 2.40 §5.5 C_GetMechanismInfo) for a
+// token whose signing keys have the given specs: ok is false when the
+// mechanism is not in the table or no spec is of its key family. The sizes
+// are the range KMS offers for the family (RSA 2048..4096, EC 256..521 bits).
+func Info(mech uint, specs []kmsbackend.KeySpec) (minBits, maxBits, flags uint, ok bool) {
+	r, found := lookupMech(mech)
+	if !found {
+		return 0, 0, 0, false
+	}
+	for _, s := range specs {
+		if specKind(s) == r.kind {
+			return r.minBits, r.maxBits, r.flags, true
+		}
+	}
+	return 0, 0, 0, false
+}
+
+// AllSignMechanisms returns every signing mechanism in the table, in order.
+func AllSignMechanisms() []uint {
+	out := make([]uint, len(mechTable))
+	for i, r := range mechTable {
+		out[i] = r.mech
+	}
+	return out
+}
+
+// algHash returns the hash of an RSA KMS algorithm, 0 if it is not in algTable.
+func algHash(alg kmsbackend.SigningAlgorithm) crypto.Hash {
+	for _, r := range algTable {
+		if r.alg == alg {
+			return r.hash
+		}
+	}
+	return 0
+}

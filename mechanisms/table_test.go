@@ -1,0 +1,81 @@
+package mechanisms
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/p11kms/p11kms/ck"
+	"github.com/p11kms/p11kms/kmsbackend"
+)
+
+var (
+	wantRSAMechs = []uint{ck.CKM_RSA_PKCS, ck.CKM_SHA256_RSA_PKCS, ck.CKM_SHA384_RSA_PKCS, ck.CKM_SHA512_RSA_PKCS,
+		ck.CKM_RSA_PKCS_PSS, ck.CKM_SHA256_RSA_PKCS_PSS, ck.CKM_SHA384_RSA_PKCS_PSS, ck.CKM_SHA512_RSA_PKCS_PSS}
+	wantECMechs = []uint{ck.CKM_ECDSA, ck.CKM_ECDSA_SHA256, ck.CKM_ECDSA_SHA384, ck.CKM_ECDSA_SHA512}
+)
+
+func TestMechanismsFor(t *testing.T) {
+	rows := []struct {
+		name  string
+		spec  kmsbackend.KeySpec
+		usage kmsbackend.KeyUsage
+		want  []uint
+	}{
+		{"RSA-2048 sign key gets PKCS#1 and PSS", kmsbackend.SpecRSA2048, kmsbackend.UsageSignVerify, wantRSAMechs},
+		{"RSA-3072 sign key gets PKCS#1 and PSS", kmsbackend.SpecRSA3072, kmsbackend.UsageSignVerify, wantRSAMechs},
+		{"RSA-4096 sign key gets PKCS#1 and PSS", kmsbackend.SpecRSA4096, kmsbackend.UsageSignVerify, wantRSAMechs},
+		{"P-256 sign key gets ECDSA", kmsbackend.SpecECCNISTP256, kmsbackend.UsageSignVerify, wantECMechs},
+		{"P-384 sign key gets ECDSA", kmsbackend.SpecECCNISTP384, kmsbackend.UsageSignVerify, wantECMechs},
+		{"P-521 sign key gets ECDSA", kmsbackend.SpecECCNISTP521, kmsbackend.UsageSignVerify, wantECMechs},
+		{"secp256k1 sign key gets ECDSA", kmsbackend.SpecECCSECGP256K1, kmsbackend.UsageSignVerify, wantECMechs},
+		{"RSA encrypt key gets no signing mechanism", kmsbackend.SpecRSA2048, kmsbackend.UsageEncryptDecrypt, nil},
+		{"P-256 key-agreement key gets none", kmsbackend.SpecECCNISTP256, kmsbackend.UsageKeyAgreement, nil},
+		{"Ed25519 key gets none", kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify, nil},
+		{"HMAC key gets none", kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac, nil},
+		{"symmetric key gets none", kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt, nil},
+	}
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			assert.Equal(t, r.want, MechanismsFor(r.spec, r.usage))
+		})
+	}
+}
+
+func TestInfo(t *testing.T) {
+	const rsaFlags = ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW
+	const ecFlags = ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW | ck.CKF_EC_F_P | ck.CKF_EC_NAMEDCURVE | ck.CKF_EC_UNCOMPRESS
+	rsa, p256, k1 := kmsbackend.SpecRSA2048, kmsbackend.SpecECCNISTP256, kmsbackend.SpecECCSECGP256K1
+	rows := []struct {
+		name            string
+		mech            uint
+		specs           []kmsbackend.KeySpec
+		min, max, flags uint
+		ok              bool
+	}{
+		{"RSA-PKCS on an RSA token", ck.CKM_RSA_PKCS, []kmsbackend.KeySpec{rsa}, 2048, 4096, rsaFlags, true},
+		{"SHA512-RSA-PKCS-PSS on a mixed token", ck.CKM_SHA512_RSA_PKCS_PSS, []kmsbackend.KeySpec{p256, rsa}, 2048, 4096, rsaFlags, true},
+		{"ECDSA on a secp256k1 token", ck.CKM_ECDSA, []kmsbackend.KeySpec{k1}, 256, 521, ecFlags, true},
+		{"ECDSA-SHA384 on a P-256 token", ck.CKM_ECDSA_SHA384, []kmsbackend.KeySpec{p256}, 256, 521, ecFlags, true},
+		{"no ECDSA on an RSA-only token", ck.CKM_ECDSA, []kmsbackend.KeySpec{rsa}, 0, 0, 0, false},
+		{"no RSA-PKCS on an EC-only token", ck.CKM_RSA_PKCS, []kmsbackend.KeySpec{p256}, 0, 0, 0, false},
+		{"nothing on an empty token", ck.CKM_RSA_PKCS, nil, 0, 0, 0, false},
+		{"no SHA1-RSA-PKCS (KMS has no SHA-1)", ck.CKM_SHA1_RSA_PKCS, []kmsbackend.KeySpec{rsa}, 0, 0, 0, false},
+		{"no ECDSA-SHA1 (KMS has no SHA-1)", ck.CKM_ECDSA_SHA1, []kmsbackend.KeySpec{p256}, 0, 0, 0, false},
+		{"no ECDSA-SHA224", ck.CKM_ECDSA_SHA224, []kmsbackend.KeySpec{p256}, 0, 0, 0, false},
+		{"no RSA-PKCS-OAEP in the signing table", ck.CKM_RSA_PKCS_OAEP, []kmsbackend.KeySpec{rsa}, 0, 0, 0, false},
+	}
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			minBits, maxBits, flags, ok := Info(r.mech, r.specs)
+			assert.Equal(t, r.ok, ok)
+			assert.Equal(t, r.min, minBits)
+			assert.Equal(t, r.max, maxBits)
+			assert.Equal(t, r.flags, flags)
+		})
+	}
+}
+
+func TestAllSignMechanismsIsRSAThenEC(t *testing.T) {
+	assert.Equal(t, append(append([]uint{}, wantRSAMechs...), wantECMechs...), AllSignMechanisms())
+}
