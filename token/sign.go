@@ -156,3 +156,10 @@ func (m *Module) remoteSign(sess *session, op *signOp, req mechanisms.SignReques
 	}
 	return sig, nil
 }
+
+// EndSign ends the session's signing operation, if any. cgo calls it when it
+// rejects a C_Sign* call's arguments itself (CKR_ARGUMENTS_BAD), which ends
+// the operation like any other error (PKCS#11 2.40 §5.2).
+func (m *Module) EndSign(sh uint) {
+	_ = m.withSession(sh, func(sess *session) error { sess.sign = nil; return nil })
+}

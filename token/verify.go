@@ -87,3 +87,8 @@ func (m *Module) VerifyFinal(sh uint, sig []byte) error {
 		return op.plan.VerifyDigest(op.hash.Sum(nil), sig)
 	})
 }
+
+// EndVerify ends the session's verification, if any (see EndSign).
+func (m *Module) EndVerify(sh uint) {
+	_ = m.withSession(sh, func(sess *session) error { sess.verify = nil; return nil })
+}

@@ -20,6 +20,13 @@ typedef struct CK_INTERFACE {
 typedef CK_INTERFACE CK_PTR CK_INTERFACE_PTR;
 typedef CK_INTERFACE_PTR CK_PTR CK_INTERFACE_PTR_PTR;
 
+/* Base 3.0 §3.6: CK_FUNCTION_LIST_3_0 (declared here as pkcs11t.h declares
+ * CK_FUNCTION_LIST; the structure itself is defined by X-macro from pkcs11f.h
+ * and p11kms_v3f.h, in cgo/p11kms.h). */
+typedef struct CK_FUNCTION_LIST_3_0 CK_FUNCTION_LIST_3_0;
+typedef CK_FUNCTION_LIST_3_0 CK_PTR CK_FUNCTION_LIST_3_0_PTR;
+typedef CK_FUNCTION_LIST_3_0_PTR CK_PTR CK_FUNCTION_LIST_3_0_PTR_PTR;
+
 /* Base 3.0 §5.x: message-based functions' types. */
 typedef CK_ULONG CK_FLAGS_3_0_UNUSED;
 typedef CK_VOID_PTR CK_MESSAGE_PARAM_PTR_UNUSED;
