@@ -10,7 +10,7 @@ import (
 // that selects every key of a dev KMS (no `keys:` selection = every key).
 const moduleConfigTemplate = `# p11kms module configuration written by ` + "`p11kms devkms`" + ` (dev KMS only).
 log:
-  level: info
+  level: warn
 tokens:
   - label: %s
     region: %s
