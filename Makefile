@@ -1,5 +1,7 @@
 # p11kms — see README.md. Every target works as root on a fresh Debian 12.
 SHELL := /bin/bash
+# Go from the official tarball lives in /usr/local/go/bin, often not on a root PATH.
+export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 BUILD := build
 LIB := $(BUILD)/libp11kms.so
