@@ -54,6 +54,12 @@ static const CK_INTERFACE interfaces[] = {
 
 #define N_INTERFACES (sizeof interfaces / sizeof interfaces[0])
 
+/* handed_out is the writable copy C_GetInterface returns: OpenSC's
+ * pkcs11-spy (0.23) writes into the CK_INTERFACE it receives (it puts its own
+ * function list there), which crashed on the const table. Each call refreshes
+ * the entry from the const table. */
+static CK_INTERFACE handed_out[N_INTERFACES];
+
 /* interface_version is the version at the head of an interface's list. */
 static CK_VERSION interface_version(const CK_INTERFACE *i) {
   const CK_VERSION *v = i->pFunctionList; /* both lists start with CK_VERSION */
@@ -103,7 +109,8 @@ CK_RV p11kms_c_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVers
     if (pVersion != NULL_PTR && (pVersion->major != v.major || pVersion->minor != v.minor))
       continue;
     if ((it->flags & flags) != flags) continue;
-    *ppInterface = (CK_INTERFACE_PTR)it; /* const dropped: see interfaces */
+    handed_out[i] = *it;
+    *ppInterface = &handed_out[i];
     return CKR_OK;
   }
   return CKR_ARGUMENTS_BAD;
