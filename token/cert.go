@@ -3,8 +3,6 @@ package token
 import (
 	"bytes"
 	"crypto/sha1"
-	"crypto/x509"
-	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -27,8 +25,7 @@ type CertificateConfig struct {
 // loadedCert is a parsed certificate from the configuration.
 type loadedCert struct {
 	key  string
-	der  []byte
-	cert *x509.Certificate
+	cert *certView
 }
 
 // loadCertificates reads and parses every configured certificate file.
@@ -50,11 +47,11 @@ func loadCertificates(field string, cs []CertificateConfig) ([]loadedCert, error
 			}
 			der = b.Bytes
 		}
-		cert, err := x509.ParseCertificate(der)
+		cert, err := parseCertView(der)
 		if err != nil {
 			return nil, fmt.Errorf("%s.file: %w", f, err)
 		}
-		out = append(out, loadedCert{key: c.Key, der: der, cert: cert})
+		out = append(out, loadedCert{key: c.Key, cert: cert})
 	}
 	return out, nil
 }
@@ -75,15 +72,11 @@ func (c loadedCert) names(info *kmsbackend.KeyInfo) bool {
 // newCertObject builds the CKO_CERTIFICATE object (PKCS#11 2.40 §4.6.3, X.509
 // public key certificate) for a key whose public key the certificate carries.
 func newCertObject(c loadedCert, info *kmsbackend.KeyInfo) (*object, error) {
-	if !bytes.Equal(c.cert.RawSubjectPublicKeyInfo, info.PublicKeyDER) {
-		return nil, fmt.Errorf("certificate %q does not carry the public key of %s", c.cert.Subject, info.ARN)
+	if !bytes.Equal(c.cert.spki, info.PublicKeyDER) {
+		return nil, fmt.Errorf("certificate %q does not carry the public key of %s", c.cert.name, info.ARN)
 	}
-	check := sha1.Sum(c.der)
-	spkiHash := sha1.Sum(c.cert.RawSubjectPublicKeyInfo)
-	serial, err := asn1.Marshal(c.cert.SerialNumber) // CKA_SERIAL_NUMBER is the DER INTEGER (§4.6.3)
-	if err != nil {
-		return nil, fmt.Errorf("certificate serial number: %w", err)
-	}
+	check := sha1.Sum(c.cert.der)
+	spkiHash := sha1.Sum(c.cert.spki)
 	attrs := map[uint][]byte{
 		ck.CKA_CLASS:                      encodeULong(ck.CKO_CERTIFICATE),
 		ck.CKA_TOKEN:                      encodeBool(true),
@@ -97,13 +90,13 @@ func newCertObject(c loadedCert, info *kmsbackend.KeyInfo) (*object, error) {
 		ck.CKA_TRUSTED:                    encodeBool(false),
 		ck.CKA_CERTIFICATE_CATEGORY:       encodeULong(ck.CertificateCategoryTokenUser),
 		ck.CKA_CHECK_VALUE:                check[:3],
-		ck.CKA_START_DATE:                 encodeDate(c.cert.NotBefore),
-		ck.CKA_END_DATE:                   encodeDate(c.cert.NotAfter),
-		ck.CKA_PUBLIC_KEY_INFO:            c.cert.RawSubjectPublicKeyInfo,
-		ck.CKA_SUBJECT:                    c.cert.RawSubject,
-		ck.CKA_ISSUER:                     c.cert.RawIssuer,
-		ck.CKA_SERIAL_NUMBER:              serial,
-		ck.CKA_VALUE:                      c.der,
+		ck.CKA_START_DATE:                 encodeDate(c.cert.notBefor),
+		ck.CKA_END_DATE:                   encodeDate(c.cert.notAfter),
+		ck.CKA_PUBLIC_KEY_INFO:            c.cert.spki,
+		ck.CKA_SUBJECT:                    c.cert.subject,
+		ck.CKA_ISSUER:                     c.cert.issuer,
+		ck.CKA_SERIAL_NUMBER:              c.cert.serial, // the DER INTEGER (§4.6.3)
+		ck.CKA_VALUE:                      c.cert.der,
 		ck.CKA_URL:                        {},
 		ck.CKA_HASH_OF_SUBJECT_PUBLIC_KEY: spkiHash[:],
 		ck.CKA_HASH_OF_ISSUER_PUBLIC_KEY:  {},
@@ -115,5 +108,5 @@ func newCertObject(c loadedCert, info *kmsbackend.KeyInfo) (*object, error) {
 
 // certSummary is how a certificate is named in log lines.
 func certSummary(c loadedCert) string {
-	return strings.TrimSpace(c.cert.Subject.String())
+	return strings.TrimSpace(c.cert.name)
 }
