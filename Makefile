@@ -8,7 +8,7 @@ LIB := $(BUILD)/libp11kms.so
 CLI := $(BUILD)/p11kms
 GOSRC := $(shell find . -name '*.go' -not -path './build/*' 2>/dev/null) $(wildcard cgo/*.c cgo/*.h cgo/include/*.h cgo/include/oasis/*.h) $(BUILD)/libp11kms.map go.mod go.sum
 
-.PHONY: all build demo test unit cabi conformance deps clean vet generate
+.PHONY: all build demo test unit cabi conformance compat deps clean vet generate
 
 all: build
 
@@ -49,3 +49,7 @@ test: deps vet build
 
 clean:
 	rm -f $(LIB) $(CLI) $(BUILD)/libp11kms.h
+
+# Copies the compatibility table of the last conformance run (conformance/COMPAT.md) into README.md.
+compat:
+	$(GO) run ./conformance/compatreadme

@@ -113,6 +113,10 @@ CK_RV p11kms_c_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVers
     *ppInterface = &handed_out[i];
     return CKR_OK;
   }
+  /* No match (NSS asks for CKF_INTERFACE_FORK_SAFE first, which this module
+   * never offers). Clear the output: OpenSC 0.23's pkcs11-spy reads
+   * *ppInterface even after an error. */
+  *ppInterface = NULL_PTR;
   return CKR_ARGUMENTS_BAD;
 }
 
