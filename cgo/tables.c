@@ -114,9 +114,12 @@ CK_RV p11kms_c_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVers
     return CKR_OK;
   }
   /* No match (NSS asks for CKF_INTERFACE_FORK_SAFE first, which this module
-   * never offers). Clear the output: OpenSC 0.23's pkcs11-spy reads
-   * *ppInterface even after an error. */
-  *ppInterface = NULL_PTR;
+   * never offers). The output is undefined after an error, but OpenSC 0.23's
+   * pkcs11-spy dereferences *ppInterface even then (a NULL crashes it too), so
+   * it points at valid data: a copy of the default interface, whose flags
+   * still say it is not fork-safe. */
+  handed_out[0] = interfaces[0];
+  *ppInterface = &handed_out[0];
   return CKR_ARGUMENTS_BAD;
 }
 
