@@ -10,17 +10,18 @@ type ErrorKind int
 
 // The error kinds a backend reports.
 const (
-	KindUnknown        ErrorKind = iota // anything not classified below
-	KindNotFound                        // the key or alias does not exist
-	KindDisabled                        // the key is disabled, pending deletion or unavailable
-	KindAccessDenied                    // credentials lack permission, or none were found
-	KindThrottled                       // the service throttled the call (after retries)
-	KindUnavailable                     // transport failure, 5xx, or deadline exceeded (after retries)
-	KindInvalidRequest                  // the service refused the request's content (wrong algorithm, bad input)
-	KindUnsupported                     // the service does not implement the operation
+	KindUnknown           ErrorKind = iota // anything not classified below
+	KindNotFound                           // the key or alias does not exist
+	KindDisabled                           // the key is disabled, pending deletion or unavailable
+	KindAccessDenied                       // credentials lack permission, or none were found
+	KindThrottled                          // the service throttled the call (after retries)
+	KindUnavailable                        // transport failure, 5xx, or deadline exceeded (after retries)
+	KindInvalidRequest                     // the service refused the request's content (wrong algorithm, bad input)
+	KindUnsupported                        // the service does not implement the operation
+	KindInvalidCiphertext                  // Decrypt: the ciphertext is not one the key made (AWS InvalidCiphertextException)
 )
 
-var kindNames = [...]string{"unknown", "not-found", "disabled", "access-denied", "throttled", "unavailable", "invalid-request", "unsupported"}
+var kindNames = [...]string{"unknown", "not-found", "disabled", "access-denied", "throttled", "unavailable", "invalid-request", "unsupported", "invalid-ciphertext"}
 
 // String returns the kind's short name, used in log lines.
 func (k ErrorKind) String() string {

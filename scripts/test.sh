@@ -59,6 +59,9 @@ cabi_tests() {
 
 stage vet go vet ./...
 stage unit go test -race -count=1 ./ck/... ./token/... ./mechanisms/... ./kmsbackend/... ./cmd/...
+# The 10,000-signature fault-tolerance run (token/reliability_volume_test.go)
+# runs 1,000 under -race above; here, without the race detector, 10,000.
+stage reliability go test -count=1 -run TestSignaturesSurviveTenPercentTransientFaults ./token
 stage c-abi cabi_tests
 
 if [[ -n $(find conformance -name '*_test.go' -print -quit 2>/dev/null) ]]; then

@@ -18,6 +18,7 @@ func newAWSBackend(ctx context.Context, t TokenConfig, log *slog.Logger) (kmsbac
 		Endpoint:    t.Endpoint,
 		Anonymous:   t.Anonymous,
 		CallTimeout: t.CallTimeout.or(defaultCallTimeout),
+		MaxAttempts: t.MaxAttempts, // 0: the backend's default
 		Logger:      log,
 	})
 	if err != nil {

@@ -52,6 +52,9 @@ type TokenConfig struct {
 	MaxPINAttempts int `yaml:"max_pin_attempts"`
 	// CallTimeout bounds each KMS call, retries included (default 10s).
 	CallTimeout Duration `yaml:"call_timeout"`
+	// MaxAttempts is how many times one KMS call may be tried (throttling and
+	// transient errors are retried with jittered backoff within CallTimeout; default 5).
+	MaxAttempts int `yaml:"max_attempts"`
 	// CacheTTL is how long the discovered key list is reused before it is refreshed (default 5m).
 	CacheTTL Duration `yaml:"cache_ttl"`
 	// Certificates attaches certificate files to keys (served as CKO_CERTIFICATE objects).
@@ -140,6 +143,8 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%s.label: %q is used by another token", field, t.Label)
 		case t.MaxPINAttempts < 0:
 			return fmt.Errorf("%s.max_pin_attempts: must not be negative", field)
+		case t.MaxAttempts < 0 || t.MaxAttempts > 20:
+			return fmt.Errorf("%s.max_attempts: must be from 1 to 20 (0 for the default)", field)
 		}
 		seen[t.Label] = true
 		if t.PIN != "" {

@@ -55,6 +55,7 @@ tokens:
 		{name: "rejected plain PIN", yaml: "tokens: [{label: a, pin: '1234'}]", wantErr: "tokens[0].pin"},
 		{name: "rejected anonymous without endpoint", yaml: "tokens: [{label: a, anonymous: true}]", wantErr: "tokens[0].anonymous"},
 		{name: "rejected negative attempts", yaml: "tokens: [{label: a, max_pin_attempts: -1}]", wantErr: "max_pin_attempts"},
+		{name: "rejected too many KMS attempts", yaml: "tokens: [{label: a, max_attempts: 50}]", wantErr: "tokens[0].max_attempts"},
 		{name: "rejected not yaml", yaml: "tokens: [", wantErr: "configuration"},
 	}
 	for _, tt := range tests {

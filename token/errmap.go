@@ -18,9 +18,15 @@ var backendRV = map[kmsbackend.ErrorKind]uint{
 	kmsbackend.KindInvalidRequest: ck.CKR_FUNCTION_FAILED,            // KMS refused what we sent
 	kmsbackend.KindUnsupported:    ck.CKR_FUNCTION_NOT_SUPPORTED,     // the service lacks the operation
 	kmsbackend.KindUnknown:        ck.CKR_FUNCTION_FAILED,
+
+	kmsbackend.KindInvalidCiphertext: ck.CKR_ENCRYPTED_DATA_INVALID, // §5.9 C_Decrypt: not a ciphertext of this key
 }
 
-// DeviceErrorCode is the reason code stored in CK_SESSION_INFO.ulDeviceError
+// deviceErrorBadSignature is the ulDeviceError reason code when KMS returned a
+// signature that failed local verification (after the backend kinds 0..7).
+const deviceErrorBadSignature = 100
+
+// deviceErrorCode is the reason code stored in CK_SESSION_INFO.ulDeviceError
 // after a failed remote call: the backend error kind (README lists them).
 func deviceErrorCode(err error) uint {
 	return uint(kmsbackend.KindOf(err))

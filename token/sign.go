@@ -14,6 +14,8 @@ type signOp struct {
 	// hash accumulates C_SignUpdate input for the hashing mechanisms; nil
 	// until the first C_SignUpdate (then the operation is multi-part).
 	hash hash.Hash
+	// mac is set instead of plan for an HMAC operation on a secret key (mac.go).
+	mac *macOp
 }
 
 // mechKey describes a key to mechanisms/.
@@ -31,8 +33,19 @@ func (m *Module) SignInit(sh uint, mech Mechanism, kh uint) error {
 		if err != nil {
 			return err
 		}
+		if o.class == ck.CKO_SECRET_KEY { // HMAC through KMS GenerateMac (mac.go)
+			mop, err := m.newMacOp(sess, o, mech, ck.CKA_SIGN)
+			if err != nil {
+				return err
+			}
+			sess.sign = &signOp{key: o.key, mac: mop}
+			return nil
+		}
 		if o.class != ck.CKO_PRIVATE_KEY || !o.boolAttr(ck.CKA_SIGN) {
 			return Errorf(ck.CKR_KEY_FUNCTION_NOT_PERMITTED, "object %d cannot sign (not a private key with CKA_SIGN)", kh)
+		}
+		if err := macOnKeyPair(mech.Type, kh); err != nil {
+			return err
 		}
 		plan, err := mechanisms.NewSignPlan(mech.Type, mech.Param, mechKey(o.key))
 		if err != nil {
@@ -52,6 +65,11 @@ func (m *Module) Sign(sh uint, data []byte, query bool, bufLen uint) ([]byte, ui
 		op := sess.sign
 		if op == nil {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "C_Sign without C_SignInit")
+		}
+		if op.mac != nil {
+			var err error
+			sig, n, err = m.macSign(sess, op.mac, data, query, bufLen)
+			return err
 		}
 		if op.hash != nil {
 			sess.sign = nil
@@ -81,6 +99,13 @@ func (m *Module) SignUpdate(sh uint, part []byte) error {
 		if op == nil {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "C_SignUpdate without C_SignInit")
 		}
+		if op.mac != nil {
+			err := op.mac.add(part)
+			if err != nil {
+				sess.sign = nil
+			}
+			return err
+		}
 		if op.plan.Hash == 0 {
 			sess.sign = nil
 			return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s is single-part only; use C_Sign", ck.MechName(op.plan.Mechanism))
@@ -101,6 +126,11 @@ func (m *Module) SignFinal(sh uint, query bool, bufLen uint) ([]byte, uint, erro
 		op := sess.sign
 		if op == nil {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "C_SignFinal without C_SignInit")
+		}
+		if op.mac != nil {
+			var err error
+			sig, n, err = m.macSignFinal(sess, op.mac, query, bufLen)
+			return err
 		}
 		if op.plan.Hash == 0 {
 			sess.sign = nil
@@ -152,6 +182,7 @@ func (m *Module) remoteSign(sess *session, op *signOp, req mechanisms.SignReques
 	sess.deviceError = 0
 	sig, err := op.plan.OutputVerified(req, raw)
 	if err != nil {
+		sess.deviceError = deviceErrorBadSignature
 		return nil, Errorf(ck.CKR_DEVICE_ERROR, "signature from KMS for %s withheld: %w", op.key.info.ARN, err)
 	}
 	return sig, nil

@@ -10,7 +10,8 @@ import (
 // implements it). Keeping it narrow documents the IAM permissions the
 // module needs: kms:ListKeys, kms:ListAliases, kms:DescribeKey,
 // kms:GetPublicKey, kms:ListResourceTags, kms:Sign, kms:Decrypt,
-// kms:GenerateRandom, and for key management kms:CreateKey,
+// kms:GenerateRandom, kms:GenerateMac and kms:VerifyMac (HMAC keys), and
+// for key management kms:CreateKey,
 // kms:CreateAlias, kms:ScheduleKeyDeletion.
 type kmsAPI interface {
 	ListKeys(ctx context.Context, in *kms.ListKeysInput, opts ...func(*kms.Options)) (*kms.ListKeysOutput, error)
@@ -21,6 +22,8 @@ type kmsAPI interface {
 	Sign(ctx context.Context, in *kms.SignInput, opts ...func(*kms.Options)) (*kms.SignOutput, error)
 	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
 	GenerateRandom(ctx context.Context, in *kms.GenerateRandomInput, opts ...func(*kms.Options)) (*kms.GenerateRandomOutput, error)
+	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, opts ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
+	VerifyMac(ctx context.Context, in *kms.VerifyMacInput, opts ...func(*kms.Options)) (*kms.VerifyMacOutput, error)
 	CreateKey(ctx context.Context, in *kms.CreateKeyInput, opts ...func(*kms.Options)) (*kms.CreateKeyOutput, error)
 	CreateAlias(ctx context.Context, in *kms.CreateAliasInput, opts ...func(*kms.Options)) (*kms.CreateAliasOutput, error)
 	ScheduleKeyDeletion(ctx context.Context, in *kms.ScheduleKeyDeletionInput, opts ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error)

@@ -1,6 +1,7 @@
 // Package aws implements kmsbackend.Backend (and the optional KeyCreator and
 // KeyDeleter) on AWS KMS with aws-sdk-go-v2: credentials from the SDK's
-// standard chain, the SDK's standard retryer, a bounded time per call, and
+// standard chain, the SDK's standard retryer with a per-attempt timeout
+// (retry.go), a bounded time per call, and
 // every failure classified into a kmsbackend.ErrorKind (errors.go).
 package aws
 
@@ -48,11 +49,10 @@ func New(ctx context.Context, o Options) (*Backend, error) {
 		return nil, &kmsbackend.Error{Kind: kmsbackend.KindInvalidRequest, Op: "New", Err: err}
 	}
 	conns := newConnTracker()
-	loadOpts := []func(*config.LoadOptions) error{
-		config.WithRetryMaxAttempts(o.MaxAttempts),
+	loadOpts := append([]func(*config.LoadOptions) error{
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(conns.configure)),
 		config.WithAppID("p11kms"),
-	}
+	}, retryLoadOptions(o)...) // retry.go: the SDK standard retryer, per-attempt timeouts
 	if o.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(o.Region))
 	}

@@ -39,8 +39,6 @@ var errorCodes = map[string]kmsbackend.ErrorKind{
 	"CloudHsmClusterInvalidConfigurationException": kmsbackend.KindUnavailable,    // KMS: the CloudHSM cluster backing the key store is unusable (400)
 	"InvalidKeyUsageException":                     kmsbackend.KindInvalidRequest, // KMS: the key's usage or algorithms do not allow the call (400)
 	"ValidationException":                          kmsbackend.KindInvalidRequest, // Common: input fails a constraint (400)
-	"InvalidCiphertextException":                   kmsbackend.KindInvalidRequest, // KMS Decrypt: ciphertext or context is invalid (400)
-	"IncorrectKeyException":                        kmsbackend.KindInvalidRequest, // KMS Decrypt: the key is not the one that encrypted (400)
 	"KMSInvalidSignatureException":                 kmsbackend.KindInvalidRequest, // KMS Verify: signature invalid (400)
 	"KMSInvalidMacException":                       kmsbackend.KindInvalidRequest, // KMS VerifyMac: MAC invalid (400)
 	"InvalidGrantTokenException":                   kmsbackend.KindInvalidRequest, // KMS: grant token invalid (400)
@@ -56,6 +54,9 @@ var errorCodes = map[string]kmsbackend.ErrorKind{
 	"MissingParameterException":                    kmsbackend.KindInvalidRequest, // local-kms: required parameter missing (400)
 	"SerializationException":                       kmsbackend.KindInvalidRequest, // awsJson1_1 protocol: request body malformed (400)
 	"UnsupportedOperationException":                kmsbackend.KindUnsupported,    // KMS: operation not supported for this key (400)
+
+	"InvalidCiphertextException": kmsbackend.KindInvalidCiphertext, // KMS Decrypt: ciphertext or context is invalid (400)
+	"IncorrectKeyException":      kmsbackend.KindInvalidCiphertext, // KMS Decrypt: the key is not the one that encrypted (400)
 }
 
 // classify turns an SDK error into a *kmsbackend.Error: by the service's

@@ -85,10 +85,10 @@ func TestErrorKindsFromDevKMS(t *testing.T) {
 			_, err := f.b.Sign(ctx, arn(p256.ID), kmsbackend.SignUnknown, kmsbackend.MessageDigest, d256[:])
 			return err
 		}, kmsbackend.KindInvalidRequest, "Sign", ""},
-		{"invalid request for a ciphertext that is not one", func() error {
+		{"invalid ciphertext for a ciphertext that is not one", func() error {
 			_, err := f.b.Decrypt(ctx, arn(rsaDec.ID), kmsbackend.RSAES_OAEP_SHA_256, make([]byte, 256))
 			return err
-		}, kmsbackend.KindInvalidRequest, "Decrypt", "InvalidCiphertextException"},
+		}, kmsbackend.KindInvalidCiphertext, "Decrypt", "InvalidCiphertextException"},
 		{"invalid request for 0 random bytes, without a call", func() error { _, err := f.b.GenerateRandom(ctx, 0); return err }, kmsbackend.KindInvalidRequest, "GenerateRandom", ""},
 		{"invalid request for 1025 random bytes, without a call", func() error { _, err := f.b.GenerateRandom(ctx, 1025); return err }, kmsbackend.KindInvalidRequest, "GenerateRandom", ""},
 		{"invalid request for a 6-day deletion window, without a call", func() error { return f.b.ScheduleKeyDeletion(ctx, arn(p256.ID), 6) }, kmsbackend.KindInvalidRequest, "ScheduleKeyDeletion", ""},

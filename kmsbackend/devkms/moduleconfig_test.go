@@ -51,7 +51,7 @@ func TestWriteModuleConfig(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "p11kms.yaml")
 			require.NoError(t, WriteModuleConfig(path, tt.url, tt.label))
 			c, raw := readModuleConfig(t, path)
-			assert.Equal(t, "info", c.Log.Level)
+			assert.Equal(t, "warn", c.Log.Level)
 			require.Len(t, c.Tokens, 1)
 			assert.Equal(t, tt.label, c.Tokens[0].Label)
 			assert.Equal(t, DefaultRegion, c.Tokens[0].Region)

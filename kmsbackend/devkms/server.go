@@ -7,7 +7,9 @@
 // local-kms it recovers handler panics (HTTP 500 instead of a dropped
 // connection), keeps local-kms's logs off stdout, seeds secp256k1 keys, and
 // restores two AWS behaviours (fixups.go): RSASSA-PSS signatures with a
-// hash-length salt, and KeyMetadata.MacAlgorithms for HMAC keys.
+// hash-length salt, and KeyMetadata.MacAlgorithms for HMAC keys. For
+// reliability tests it injects faults on request (faults.go): throttling,
+// 5xx answers, slow answers, dropped connections and wrong signatures.
 package devkms
 
 import (
@@ -41,6 +43,9 @@ type Options struct {
 	Region string
 	// Logger receives the server's and local-kms's logs; default: discard.
 	Logger *slog.Logger
+	// Faults injects throttling, 5xx, slow answers, dropped connections and
+	// wrong signatures (faults.go); the zero value injects none.
+	Faults FaultConfig
 }
 
 // Server is a running dev KMS.
@@ -54,6 +59,7 @@ type Server struct {
 	db      *data.Database
 	served  chan struct{}
 	fresh   freshConns
+	faults  *faultLayer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -72,6 +78,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if err := checkLoopback(o.Addr); err != nil {
+		return nil, err
+	}
+	if err := o.Faults.Validate(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -113,8 +122,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("devkms: listen: %w", err)
 	}
 	s.url = "http://" + ln.Addr().String()
+	s.faults = newFaultLayer(&kmsHandler{db: db, log: s.log, logrus: newLogrusBridge(s.log)}, o.Faults, s.log)
 	s.srv = &http.Server{
-		Handler:           &kmsHandler{db: db, log: s.log, logrus: newLogrusBridge(s.log)},
+		Handler:           s.faults,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		ConnState:         s.fresh.track,
