@@ -11,7 +11,7 @@ import (
 
 // requiredPackages are the Debian packages whose clients the suite drives.
 var requiredPackages = []string{"opensc", "softhsm2", "p11-kit", "gnutls-bin", "libengine-pkcs11-openssl",
-	"libnss3-tools", "python3-pykcs11", "openssl", "openssh-client", "osslsigncode"}
+	"libnss3-tools", "python3-pykcs11", "python3-cryptography", "nginx", "openssl", "openssh-client", "osslsigncode"}
 
 // ensurePackages installs the missing Debian packages: through
 // scripts/deps.sh when it exists (its own list), then apt-get for the rest.

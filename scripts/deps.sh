@@ -10,7 +10,7 @@ set -euo pipefail
 # Debian packages: the PKCS#11 clients the demo and the conformance tests drive,
 # plus the C toolchain cgo needs. openssl converts and verifies in the demo.
 PACKAGES=(opensc softhsm2 p11-kit gnutls-bin libengine-pkcs11-openssl libnss3-tools
-	python3-pykcs11 openssl gcc make)
+	python3-pykcs11 python3-cryptography nginx openssl gcc make)
 GO_MIN_MAJOR=1
 GO_MIN_MINOR=26
 
