@@ -148,6 +148,7 @@ func TestLifecycleCyclesLeakNothing(t *testing.T) {
 	var fds, threads int
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		proxyTransport.CloseIdleConnections()
 		fds, threads = countDir(t, "/proc/self/fd"), countDir(t, "/proc/self/task")
 		if fds <= fds0 && threads <= threads0+4 || time.Now().After(deadline) {
 			break
@@ -163,6 +164,7 @@ func TestLifecycleCyclesLeakNothing(t *testing.T) {
 // server side (the dev KMS and the proxy run in this process).
 func waitIdle(t *testing.T) {
 	t.Helper()
+	proxyTransport.CloseIdleConnections() // the harness's own proxy→devkms pool
 	prev := -1
 	for range 50 {
 		n := countDir(t, "/proc/self/fd")
