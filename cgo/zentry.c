@@ -181,82 +181,82 @@ CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession) {
   return p11kms_C_FindObjectsFinal(hSession);
 }
 
-/* 30/92 C_EncryptInit: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 30/92 C_EncryptInit: implemented in Go */
 CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_EncryptInit(hSession, pMechanism, hKey);
 }
 
-/* 31/92 C_Encrypt: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 31/92 C_Encrypt: implemented in Go */
 CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_Encrypt(hSession, pData, ulDataLen, pEncryptedData, pulEncryptedDataLen);
 }
 
-/* 32/92 C_EncryptUpdate: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 32/92 C_EncryptUpdate: implemented in Go */
 CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen, CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_EncryptUpdate(hSession, pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen);
 }
 
-/* 33/92 C_EncryptFinal: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 33/92 C_EncryptFinal: implemented in Go */
 CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart, CK_ULONG_PTR pulLastEncryptedPartLen) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_EncryptFinal(hSession, pLastEncryptedPart, pulLastEncryptedPartLen);
 }
 
-/* 34/92 C_DecryptInit: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 34/92 C_DecryptInit: implemented in Go */
 CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_DecryptInit(hSession, pMechanism, hKey);
 }
 
-/* 35/92 C_Decrypt: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 35/92 C_Decrypt: implemented in Go */
 CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_Decrypt(hSession, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen);
 }
 
-/* 36/92 C_DecryptUpdate: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 36/92 C_DecryptUpdate: implemented in Go */
 CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart, CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_DecryptUpdate(hSession, pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen);
 }
 
-/* 37/92 C_DecryptFinal: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 37/92 C_DecryptFinal: implemented in Go */
 CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_DecryptFinal(hSession, pLastPart, pulLastPartLen);
 }
 
-/* 38/92 C_DigestInit: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 38/92 C_DigestInit: implemented in Go */
 CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_DigestInit(hSession, pMechanism);
 }
 
-/* 39/92 C_Digest: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 39/92 C_Digest: implemented in Go */
 CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_Digest(hSession, pData, ulDataLen, pDigest, pulDigestLen);
 }
 
-/* 40/92 C_DigestUpdate: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 40/92 C_DigestUpdate: implemented in Go */
 CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_DigestUpdate(hSession, pPart, ulPartLen);
 }
 
-/* 41/92 C_DigestKey: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 41/92 C_DigestKey: implemented in Go */
 CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_DigestKey(hSession, hKey);
 }
 
-/* 42/92 C_DigestFinal: stub, CKR_FUNCTION_NOT_SUPPORTED (PKCS#11 2.40 §5.1) */
+/* 42/92 C_DigestFinal: implemented in Go */
 CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen) {
   if (p11kms_forked_child()) return CKR_GENERAL_ERROR;
-  return CKR_FUNCTION_NOT_SUPPORTED;
+  return p11kms_C_DigestFinal(hSession, pDigest, pulDigestLen);
 }
 
 /* 43/92 C_SignInit: implemented in Go */
@@ -557,4 +557,4 @@ CK_RV C_MessageVerifyFinal(CK_SESSION_HANDLE hSession) {
   return CKR_FUNCTION_NOT_SUPPORTED;
 }
 
-/* 92 entry points: 29 in Go, 3 pure C, 2 not parallel, 58 not supported. */
+/* 92 entry points: 42 in Go, 3 pure C, 2 not parallel, 45 not supported. */

@@ -21,6 +21,8 @@ const (
 const (
 	rsaSignFlags = ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW
 	ecSignFlags  = ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW | ck.CKF_EC_F_P | ck.CKF_EC_NAMEDCURVE | ck.CKF_EC_UNCOMPRESS
+	// rsaCryptFlags: decryption runs in KMS; encryption is local with the public key.
+	rsaCryptFlags = ck.CKF_ENCRYPT | ck.CKF_DECRYPT | ck.CKF_HW
 )
 
 // Key sizes in bits AWS KMS offers (AWS KMS API reference, CreateKey KeySpec):
@@ -72,6 +74,24 @@ var mechTable = []mechRow{
 	// Not offered: CKM_ECDSA_SHA1/SHA224, CKM_SHA1/SHA224_RSA_PKCS[_PSS] — AWS KMS has no SHA-1/SHA-224 signing.
 }
 
+// cryptTable lists the encryption mechanisms, offered for RSA keys whose KMS
+// KeyUsage is ENCRYPT_DECRYPT (scheme unused).
+var cryptTable = []mechRow{
+	// Current Mechanisms 2.40 §2.1.8 PKCS #1 RSA OAEP, single-part; decrypt -> AWS KMS
+	// RSAES_OAEP_SHA_1/SHA_256 by the parameters' hash (oaepTable); encrypt locally.
+	{ck.CKM_RSA_PKCS_OAEP, KindRSA, 0, 0, rsaCryptFlags, rsaMinBits, rsaMaxBits},
+	// Not offered: CKM_RSA_PKCS and CKM_RSA_X_509 decryption — AWS KMS decrypts RSA with OAEP only.
+}
+
+func lookupCrypt(mech uint) (mechRow, bool) {
+	for _, r := range cryptTable {
+		if r.mech == mech {
+			return r, true
+		}
+	}
+	return mechRow{}, false
+}
+
 // algRow maps a scheme and hash to the AWS KMS signing algorithm.
 type algRow struct {
 	scheme scheme
@@ -121,15 +141,26 @@ func specKind(spec kmsbackend.KeySpec) KeyKind {
 	return KindUnknown
 }
 
-// MechanismsFor returns, in table order, the signing mechanisms a key of this
-// spec and usage supports; nil for anything but SIGN_VERIFY RSA and ECC keys.
+// MechanismsFor returns, in table order, the mechanisms a key of this spec
+// and usage supports: the signing mechanisms for SIGN_VERIFY RSA and ECC keys,
+// CKM_RSA_PKCS_OAEP for ENCRYPT_DECRYPT RSA keys, the one CKM_SHA*_HMAC of
+// its spec for a GENERATE_VERIFY_MAC HMAC key; nil for anything else.
 func MechanismsFor(spec kmsbackend.KeySpec, usage kmsbackend.KeyUsage) []uint {
+	if macs := macMechanismsFor(spec, usage); macs != nil {
+		return macs // GENERATE_VERIFY_MAC HMAC keys: their one CKM_SHA*_HMAC (hmac.go)
+	}
 	kind := specKind(spec)
-	if usage != kmsbackend.UsageSignVerify || kind == KindUnknown {
+	table := mechTable
+	switch {
+	case kind == KindUnknown:
+		return nil
+	case usage == kmsbackend.UsageEncryptDecrypt:
+		table = cryptTable
+	case usage != kmsbackend.UsageSignVerify:
 		return nil
 	}
 	var out []uint
-	for _, r := range mechTable {
+	for _, r := range table {
 		if r.kind == kind {
 			out = append(out, r.mech)
 		}
@@ -140,8 +171,12 @@ func MechanismsFor(spec kmsbackend.KeySpec, usage kmsbackend.KeyUsage) []uint {
 // Info returns CK_MECHANISM_INFO (PKCS#11 2.40 §5.5 C_GetMechanismInfo) for a
 // token whose signing keys have the given specs: ok is false when the
 // mechanism is not in the table or no spec is of its key family. The sizes
-// are the range KMS offers for the family (RSA 2048..4096, EC 256..521 bits).
+// are the range KMS offers for the family (RSA 2048..4096, EC 256..521 bits);
+// for an HMAC mechanism, the key length in bytes of its one KMS spec.
 func Info(mech uint, specs []kmsbackend.KeySpec) (minBits, maxBits, flags uint, ok bool) {
+	if mr, isMac := lookupMac(mech); isMac {
+		return macInfo(mr, specs) // HMAC: key sizes in bytes (hmac.go)
+	}
 	r, found := lookupMech(mech)
 	if !found {
 		return 0, 0, 0, false
@@ -154,13 +189,54 @@ func Info(mech uint, specs []kmsbackend.KeySpec) (minBits, maxBits, flags uint, 
 	return 0, 0, 0, false
 }
 
-// AllSignMechanisms returns every signing mechanism in the table, in order.
+// KeyUse is a key's spec and KMS usage: together they decide its mechanisms.
+type KeyUse struct {
+	Spec  kmsbackend.KeySpec
+	Usage kmsbackend.KeyUsage
+}
+
+// InfoFor is Info for a token whose keys have the given specs and usages
+// (PKCS#11 2.40 §5.5 C_GetMechanismInfo): digests are always offered (no key
+// needed); CKM_RSA_PKCS_OAEP when an ENCRYPT_DECRYPT RSA key is present;
+// any other mechanism as Info answers over the keys that are not ENCRYPT_DECRYPT.
+func InfoFor(mech uint, keys []KeyUse) (minBits, maxBits, flags uint, ok bool) {
+	if minBits, maxBits, flags, ok = digestInfo(mech); ok {
+		return minBits, maxBits, flags, ok
+	}
+	var specs []kmsbackend.KeySpec
+	r, crypt := lookupCrypt(mech)
+	for _, k := range keys {
+		switch {
+		case crypt && k.Usage == kmsbackend.UsageEncryptDecrypt && specKind(k.Spec) == r.kind:
+			return r.minBits, r.maxBits, r.flags, true
+		case k.Usage != kmsbackend.UsageEncryptDecrypt:
+			specs = append(specs, k.Spec)
+		}
+	}
+	if crypt {
+		return 0, 0, 0, false
+	}
+	return Info(mech, specs)
+}
+
+// AllMechanisms returns every mechanism the module offers: the signing
+// mechanisms, the encryption mechanisms and the digests, each in table order.
+func AllMechanisms() []uint {
+	out := AllSignMechanisms()
+	for _, r := range cryptTable {
+		out = append(out, r.mech)
+	}
+	return append(out, DigestMechanisms()...)
+}
+
+// AllSignMechanisms returns every signing mechanism in the table, in order,
+// then the HMAC mechanisms (hmac.go), which sign with secret keys.
 func AllSignMechanisms() []uint {
 	out := make([]uint, len(mechTable))
 	for i, r := range mechTable {
 		out[i] = r.mech
 	}
-	return out
+	return append(out, allMacMechanisms()...)
 }
 
 // algHash returns the hash of an RSA KMS algorithm, 0 if it is not in algTable.

@@ -29,10 +29,12 @@ func TestMechanismsFor(t *testing.T) {
 		{"P-384 sign key gets ECDSA", kmsbackend.SpecECCNISTP384, kmsbackend.UsageSignVerify, wantECMechs},
 		{"P-521 sign key gets ECDSA", kmsbackend.SpecECCNISTP521, kmsbackend.UsageSignVerify, wantECMechs},
 		{"secp256k1 sign key gets ECDSA", kmsbackend.SpecECCSECGP256K1, kmsbackend.UsageSignVerify, wantECMechs},
-		{"RSA encrypt key gets no signing mechanism", kmsbackend.SpecRSA2048, kmsbackend.UsageEncryptDecrypt, nil},
+		{"RSA encrypt key gets RSA-OAEP only", kmsbackend.SpecRSA2048, kmsbackend.UsageEncryptDecrypt, []uint{ck.CKM_RSA_PKCS_OAEP}},
+		{"RSA-4096 encrypt key gets RSA-OAEP only", kmsbackend.SpecRSA4096, kmsbackend.UsageEncryptDecrypt, []uint{ck.CKM_RSA_PKCS_OAEP}},
+		{"P-256 encrypt key gets none (KMS has no EC encryption)", kmsbackend.SpecECCNISTP256, kmsbackend.UsageEncryptDecrypt, nil},
 		{"P-256 key-agreement key gets none", kmsbackend.SpecECCNISTP256, kmsbackend.UsageKeyAgreement, nil},
 		{"Ed25519 key gets none", kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify, nil},
-		{"HMAC key gets none", kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac, nil},
+		{"HMAC-256 MAC key gets CKM_SHA256_HMAC only", kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac, []uint{ck.CKM_SHA256_HMAC}},
 		{"symmetric key gets none", kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt, nil},
 	}
 	for _, r := range rows {
@@ -76,6 +78,48 @@ func TestInfo(t *testing.T) {
 	}
 }
 
-func TestAllSignMechanismsIsRSAThenEC(t *testing.T) {
-	assert.Equal(t, append(append([]uint{}, wantRSAMechs...), wantECMechs...), AllSignMechanisms())
+func TestAllSignMechanismsIsRSAThenECThenHMAC(t *testing.T) {
+	want := append(append([]uint{}, wantRSAMechs...), wantECMechs...)
+	want = append(want, ck.CKM_SHA224_HMAC, ck.CKM_SHA256_HMAC, ck.CKM_SHA384_HMAC, ck.CKM_SHA512_HMAC)
+	assert.Equal(t, want, AllSignMechanisms())
+}
+
+func TestInfoForKeyUses(t *testing.T) {
+	const rsaFlags = ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW
+	const oaepFlags = ck.CKF_ENCRYPT | ck.CKF_DECRYPT | ck.CKF_HW
+	rsaSign := KeyUse{kmsbackend.SpecRSA2048, kmsbackend.UsageSignVerify}
+	rsaDec := KeyUse{kmsbackend.SpecRSA3072, kmsbackend.UsageEncryptDecrypt}
+	p256 := KeyUse{kmsbackend.SpecECCNISTP256, kmsbackend.UsageSignVerify}
+	aes := KeyUse{kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt}
+	rows := []struct {
+		name            string
+		mech            uint
+		keys            []KeyUse
+		min, max, flags uint
+		ok              bool
+	}{
+		{"RSA-OAEP with an encrypt RSA key", ck.CKM_RSA_PKCS_OAEP, []KeyUse{p256, rsaDec}, 2048, 4096, oaepFlags, true},
+		{"no RSA-OAEP with only a signing RSA key", ck.CKM_RSA_PKCS_OAEP, []KeyUse{rsaSign}, 0, 0, 0, false},
+		{"no RSA-OAEP with only a symmetric key", ck.CKM_RSA_PKCS_OAEP, []KeyUse{aes}, 0, 0, 0, false},
+		{"no RSA-PKCS with only an encrypt RSA key", ck.CKM_RSA_PKCS, []KeyUse{rsaDec}, 0, 0, 0, false},
+		{"RSA-PKCS with a signing RSA key", ck.CKM_RSA_PKCS, []KeyUse{rsaDec, rsaSign}, 2048, 4096, rsaFlags, true},
+		{"SHA-256 digest on an empty token", ck.CKM_SHA256, nil, 0, 0, ck.CKF_DIGEST, true},
+		{"SHA-1 digest on an RSA token", ck.CKM_SHA_1, []KeyUse{rsaSign}, 0, 0, ck.CKF_DIGEST, true},
+		{"no MD5 digest", ck.CKM_MD5, []KeyUse{rsaSign}, 0, 0, 0, false},
+		{"no SHA-512/256 digest", ck.CKM_SHA512_256, nil, 0, 0, 0, false},
+	}
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			minBits, maxBits, flags, ok := InfoFor(r.mech, r.keys)
+			assert.Equal(t, r.ok, ok)
+			assert.Equal(t, r.min, minBits)
+			assert.Equal(t, r.max, maxBits)
+			assert.Equal(t, r.flags, flags)
+		})
+	}
+}
+
+func TestAllMechanismsIsSignThenOAEPThenDigests(t *testing.T) {
+	want := append(AllSignMechanisms(), ck.CKM_RSA_PKCS_OAEP, ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512)
+	assert.Equal(t, want, AllMechanisms())
 }

@@ -18,10 +18,17 @@ type keyEntry struct {
 	priv   *object
 	pubObj *object
 	cert   *object // nil unless a certificate is configured for the key
+	// secret is the one object of an HMAC key (attrs_secret.go), which has
+	// no public key, private-key or certificate object; nil otherwise.
+	secret *object
 }
 
-// objects returns the key's objects: private key, public key, certificate.
+// objects returns the key's objects: private key, public key, certificate;
+// or, for an HMAC key, its secret key.
 func (e *keyEntry) objects() []*object {
+	if e.secret != nil {
+		return []*object{e.secret}
+	}
 	if e.cert != nil {
 		return []*object{e.priv, e.pubObj, e.cert}
 	}
@@ -107,6 +114,9 @@ func (c *keyCache) apply(infos []*kmsbackend.KeyInfo, objs *handleTable[*object]
 
 // newEntry builds and registers the objects of one key.
 func (c *keyCache) newEntry(info *kmsbackend.KeyInfo, objs *handleTable[*object]) (*keyEntry, error) {
+	if info.Usage == kmsbackend.UsageGenerateVerifyMac {
+		return c.newSecretEntry(info, objs) // HMAC keys have no public key (attrs_secret.go)
+	}
 	pub, err := mechanisms.ParsePublicKey(info.PublicKeyDER)
 	if err != nil {
 		return nil, err

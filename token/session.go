@@ -17,6 +17,9 @@ type session struct {
 	find        *findOp
 	sign        *signOp
 	verify      *verifyOp
+	decrypt     *decryptOp
+	encrypt     *encryptOp
+	digest      *digestOp
 	deviceError uint
 }
 

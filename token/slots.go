@@ -4,7 +4,6 @@ import (
 	"sort"
 
 	"github.com/p11kms/p11kms/ck"
-	"github.com/p11kms/p11kms/kmsbackend"
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
@@ -102,23 +101,24 @@ func (m *Module) TokenInfo(id uint) (TokenInfo, error) {
 	}, nil
 }
 
-// tokenSpecs returns the key specs and usages of the token's keys, discovering
-// them if needed. If discovery fails it returns ok=false.
-func (m *Module) tokenSpecs(s *slot) (map[kmsbackend.KeySpec]kmsbackend.KeyUsage, bool) {
+// tokenSpecs returns the distinct (spec, usage) pairs of the token's keys,
+// discovering them if needed. If discovery fails it returns ok=false.
+func (m *Module) tokenSpecs(s *slot) (map[mechanisms.KeyUse]bool, bool) {
 	keys, err := s.keys.list(m.ctx, m.objects)
 	if err != nil {
 		s.log.Warn("mechanism list: key discovery failed; listing every mechanism the module supports", "err", err)
 		return nil, false
 	}
-	specs := map[kmsbackend.KeySpec]kmsbackend.KeyUsage{}
+	specs := map[mechanisms.KeyUse]bool{}
 	for _, k := range keys {
-		specs[k.info.Spec] = k.info.Usage
+		specs[mechanisms.KeyUse{Spec: k.info.Spec, Usage: k.info.Usage}] = true
 	}
 	return specs, true
 }
 
 // MechanismList implements C_GetMechanismList: the mechanisms the token's keys
-// can use (every supported mechanism when the keys cannot be listed).
+// can use, plus the digests, which need no key (every supported mechanism when
+// the keys cannot be listed).
 func (m *Module) MechanismList(id uint) ([]uint, error) {
 	done, err := m.enter()
 	defer done()
@@ -131,11 +131,14 @@ func (m *Module) MechanismList(id uint) ([]uint, error) {
 	}
 	specs, ok := m.tokenSpecs(s)
 	if !ok {
-		return mechanisms.AllSignMechanisms(), nil
+		return mechanisms.AllMechanisms(), nil
 	}
 	set := map[uint]bool{}
-	for spec, usage := range specs {
-		for _, mech := range mechanisms.MechanismsFor(spec, usage) {
+	for _, mech := range mechanisms.DigestMechanisms() {
+		set[mech] = true
+	}
+	for ku := range specs {
+		for _, mech := range mechanisms.MechanismsFor(ku.Spec, ku.Usage) {
 			set[mech] = true
 		}
 	}
@@ -148,7 +151,7 @@ func (m *Module) MechanismList(id uint) ([]uint, error) {
 }
 
 // MechanismInfo implements C_GetMechanismInfo, with key sizes over the
-// token's keys of the mechanism's family.
+// token's keys of the mechanism's family (digests: always, key sizes 0).
 func (m *Module) MechanismInfo(id, mech uint) (MechanismInfo, error) {
 	done, err := m.enter()
 	defer done()
@@ -159,13 +162,13 @@ func (m *Module) MechanismInfo(id, mech uint) (MechanismInfo, error) {
 	if err != nil {
 		return MechanismInfo{}, err
 	}
-	var list []kmsbackend.KeySpec
+	var list []mechanisms.KeyUse
 	if specs, ok := m.tokenSpecs(s); ok {
-		for spec := range specs {
-			list = append(list, spec)
+		for ku := range specs {
+			list = append(list, ku)
 		}
 	}
-	min, max, flags, ok := mechanisms.Info(mech, list)
+	min, max, flags, ok := mechanisms.InfoFor(mech, list)
 	if !ok {
 		return MechanismInfo{}, Errorf(ck.CKR_MECHANISM_INVALID, "%s is not offered by token %q", ck.MechName(mech), s.cfg.Label)
 	}

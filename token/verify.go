@@ -11,6 +11,9 @@ import (
 type verifyOp struct {
 	plan *mechanisms.Plan
 	hash hash.Hash
+	// mac is set instead of plan for an HMAC verification with a secret
+	// key, done remotely by KMS VerifyMac (mac.go).
+	mac *macOp
 }
 
 // VerifyInit implements C_VerifyInit (PKCS#11 2.40 §5.13): the key must be a
@@ -24,8 +27,19 @@ func (m *Module) VerifyInit(sh uint, mech Mechanism, kh uint) error {
 		if err != nil {
 			return err
 		}
+		if o.class == ck.CKO_SECRET_KEY { // HMAC through KMS VerifyMac (mac.go)
+			mop, err := m.newMacOp(sess, o, mech, ck.CKA_VERIFY)
+			if err != nil {
+				return err
+			}
+			sess.verify = &verifyOp{mac: mop}
+			return nil
+		}
 		if o.class != ck.CKO_PUBLIC_KEY || !o.boolAttr(ck.CKA_VERIFY) {
 			return Errorf(ck.CKR_KEY_FUNCTION_NOT_PERMITTED, "object %d cannot verify (not a public key with CKA_VERIFY)", kh)
+		}
+		if err := macOnKeyPair(mech.Type, kh); err != nil {
+			return err
 		}
 		plan, err := mechanisms.NewVerifyPlan(mech.Type, mech.Param, mechKey(o.key))
 		if err != nil {
@@ -44,6 +58,9 @@ func (m *Module) Verify(sh uint, data, sig []byte) error {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "C_Verify without C_VerifyInit")
 		}
 		sess.verify = nil
+		if op.mac != nil {
+			return m.macVerify(sess, op.mac, data, sig)
+		}
 		if op.hash != nil {
 			return Errorf(ck.CKR_OPERATION_ACTIVE, "C_Verify in a multi-part verification; call C_VerifyFinal")
 		}
@@ -57,6 +74,13 @@ func (m *Module) VerifyUpdate(sh uint, part []byte) error {
 		op := sess.verify
 		if op == nil {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "C_VerifyUpdate without C_VerifyInit")
+		}
+		if op.mac != nil {
+			err := op.mac.add(part)
+			if err != nil {
+				sess.verify = nil
+			}
+			return err
 		}
 		if op.plan.Hash == 0 {
 			sess.verify = nil
@@ -78,6 +102,9 @@ func (m *Module) VerifyFinal(sh uint, sig []byte) error {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "C_VerifyFinal without C_VerifyInit")
 		}
 		sess.verify = nil
+		if op.mac != nil {
+			return m.verifyMac(sess, op.mac, op.mac.buf, sig)
+		}
 		if op.plan.Hash == 0 {
 			return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s is single-part only; use C_Verify", ck.MechName(op.plan.Mechanism))
 		}

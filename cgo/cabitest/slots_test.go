@@ -110,13 +110,18 @@ func TestMechanisms(t *testing.T) {
 	for _, m := range ms {
 		got = append(got, ck.MechName(m.Mechanism))
 	}
+	// Digests are listed on every token (computed locally, no key needed).
+	digests := []uint{ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512}
 	var want []string
 	for m := range signMechanisms {
 		want = append(want, ck.MechName(m))
 	}
+	for _, m := range digests {
+		want = append(want, ck.MechName(m))
+	}
 	slices.Sort(got)
 	slices.Sort(want)
-	require.Equal(t, want, got, "C_GetMechanismList for RSA and EC signing keys")
+	require.Equal(t, want, got, "C_GetMechanismList for RSA and EC signing keys, and the digests")
 
 	for m, sizes := range signMechanisms {
 		t.Run(ck.MechName(m), func(t *testing.T) {
@@ -134,10 +139,10 @@ func TestMechanisms(t *testing.T) {
 
 	_, n, rv := r.MechanismList(slot, -1)
 	requireRawRV(t, ck.CKR_OK, rv, "size query")
-	assert.Equal(t, uint(len(signMechanisms)), n)
+	assert.Equal(t, uint(len(signMechanisms)+len(digests)), n)
 	_, n, rv = r.MechanismList(slot, 3)
 	requireRawRV(t, ck.CKR_BUFFER_TOO_SMALL, rv, "short list")
-	assert.Equal(t, uint(len(signMechanisms)), n, "count with CKR_BUFFER_TOO_SMALL")
+	assert.Equal(t, uint(len(signMechanisms)+len(digests)), n, "count with CKR_BUFFER_TOO_SMALL")
 	requireRawRV(t, ck.CKR_ARGUMENTS_BAD, r.MechanismListNullCount(slot), "C_GetMechanismList(pulCount=NULL)")
 	requireRawRV(t, ck.CKR_ARGUMENTS_BAD, r.MechanismInfoNull(slot, ck.CKM_ECDSA), "C_GetMechanismInfo(NULL)")
 }

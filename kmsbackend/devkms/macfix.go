@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/nsmithuk/local-kms/src/handler"
+	"github.com/p11kms/p11kms/kmsbackend"
 )
 
 // The MAC fixups restore two AWS behaviours local-kms lacks. They join the
@@ -20,11 +21,6 @@ func init() {
 	// takes any length.
 	fixups["GenerateMac"] = fixMacMessageLength
 }
-
-// maxMacMessage is the longest Message GenerateMac and VerifyMac take.
-// Source: AWS KMS API reference, GenerateMac and VerifyMac, Message
-// ("Length Constraints: Minimum length of 1. Maximum length of 4096.").
-const maxMacMessage = 4096
 
 // macRequest is the part of a GenerateMac or VerifyMac request the fixups
 // read (AWS KMS API reference: Message is a base64 blob in the JSON body).
@@ -52,8 +48,8 @@ func macMessageInvalid(msg []byte) (handler.Response, bool) {
 	switch {
 	case len(msg) < 1:
 		return handler.NewValidationExceptionResponse("1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length greater than or equal to 1"), true
-	case len(msg) > maxMacMessage:
-		return handler.NewValidationExceptionResponse(fmt.Sprintf("1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to %d", maxMacMessage)), true
+	case len(msg) > kmsbackend.MaxMacMessage:
+		return handler.NewValidationExceptionResponse(fmt.Sprintf("1 validation error detected: Value at 'message' failed to satisfy constraint: Member must have length less than or equal to %d", kmsbackend.MaxMacMessage)), true
 	}
 	return handler.Response{}, false
 }
