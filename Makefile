@@ -53,3 +53,16 @@ clean:
 # Copies the compatibility table of the last conformance run (conformance/COMPAT.md) into README.md.
 compat:
 	$(GO) run ./conformance/compatreadme
+
+# Native libFuzzer run of the built library's C entry points against a dev KMS
+# (cgo/fuzz/README.md); FUZZ_SECONDS=600 by default. Needs clang (installed by run.sh).
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz fuzz-go
+fuzz: build
+	@command -v clang >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev; }
+	FUZZ_SECONDS=$(FUZZ_SECONDS) cgo/fuzz/run.sh
+
+# Go fuzz targets, 60 s each.
+fuzz-go:
+	@set -e; for t in FuzzTemplateMatch FuzzGetAttributeValue FuzzParseConfig FuzzParseURI; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime=60s ./token/; done
+	@set -e; for t in FuzzParseDigestInfo FuzzDERToRaw FuzzRawToDER FuzzParsePSSParams FuzzParseOAEPParams; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime=60s ./mechanisms/; done

@@ -79,6 +79,13 @@ func (m *Module) LogResult(fn string, err error) {
 		return
 	}
 	rv := ck.RV(err)
+	ok, suppressed := m.logLimit.allow(fn, rv)
+	if suppressed > 0 {
+		log.Warn("similar lines suppressed", "fn", fn, "rv", ck.RVName(rv), "count", suppressed, "window", logWindowLen.String())
+	}
+	if !ok {
+		return
+	}
 	level := slog.LevelWarn
 	switch {
 	case routineRVs[rv]:

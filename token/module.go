@@ -34,6 +34,7 @@ type Module struct {
 	slots    []*slot
 	sessions *handleTable[*session]
 	objects  *handleTable[*object]
+	logLimit logLimiter
 }
 
 // New returns an uninitialized module.

@@ -62,7 +62,8 @@ func (o Options) validate() error {
 	if o.Endpoint != "" {
 		u, err := url.Parse(o.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("kms endpoint %q: want http(s)://host[:port]", o.Endpoint)
+			// Never quote the endpoint itself: it may carry user:password@.
+			return fmt.Errorf("kms endpoint is not of the form http(s)://host[:port]")
 		}
 	}
 	if !o.Anonymous {
@@ -73,7 +74,7 @@ func (o Options) validate() error {
 	}
 	u, _ := url.Parse(o.Endpoint)
 	if !isLoopbackHost(u.Hostname()) {
-		return fmt.Errorf("anonymous access refused for endpoint %q: only loopback endpoints (127.0.0.0/8, ::1, localhost) may be used without credentials", o.Endpoint)
+		return fmt.Errorf("anonymous access refused for endpoint %q: only loopback endpoints (127.0.0.0/8, ::1, localhost) may be used without credentials", u.Redacted())
 	}
 	return nil
 }
