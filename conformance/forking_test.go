@@ -258,24 +258,8 @@ func mechanismNames(out string) []string {
 // verifies the signature with openssl (as TestPkcs11ToolSign does in-process).
 func remoteSign(t *testing.T, s *p11KitServer, k *confKey, row p11toolSign) {
 	t.Helper()
-	hash := row.hash
-	if hash == "" {
-		hash = k.Curve().hash
-	}
-	dir := t.TempDir()
-	data := make([]byte, 1000)
-	_, err := rand.Read(data)
-	require.NoError(t, err)
-	input := data
-	switch row.input {
-	case inHash:
-		input = digest(t, hash, data)
-	case inDigestInfo:
-		input = append(append([]byte{}, digestInfoSHA256...), digest(t, "sha256", data)...)
-	}
-	dataFile, inFile, sigFile := filepath.Join(dir, "data"), filepath.Join(dir, "in"), filepath.Join(dir, "sig")
-	require.NoError(t, os.WriteFile(dataFile, data, 0o600))
-	require.NoError(t, os.WriteFile(inFile, input, 0o600))
+	f := newSignFiles(t, k, row)
+	dataFile, inFile, sigFile, hash := f.data, f.in, f.sig, f.hash
 	args := append(loginArgs(), "--sign", "--id", k.IDHex(), "-m", row.mech, "-i", inFile, "-o", sigFile)
 	s.remoteTool(append(args, row.args...)...).Run(t)
 	if !k.IsRSA() {

@@ -84,24 +84,8 @@ func TestPkcs11ToolSign(t *testing.T) {
 		for _, row := range rows {
 			check(t, clientPkcs11Tool, "--sign/--verify "+row.mech+": "+k.Name, func(t *testing.T) {
 				requireTool(t, "pkcs11-tool", "openssl")
-				hash := row.hash
-				if hash == "" {
-					hash = k.Curve().hash
-				}
-				dir := t.TempDir()
-				data := make([]byte, 1000)
-				_, err := rand.Read(data)
-				require.NoError(t, err)
-				input := data
-				switch row.input {
-				case inHash:
-					input = digest(t, hash, data)
-				case inDigestInfo:
-					input = append(append([]byte{}, digestInfoSHA256...), digest(t, "sha256", data)...)
-				}
-				dataFile, inFile, sigFile := filepath.Join(dir, "data"), filepath.Join(dir, "in"), filepath.Join(dir, "sig")
-				require.NoError(t, os.WriteFile(dataFile, data, 0o600))
-				require.NoError(t, os.WriteFile(inFile, input, 0o600))
+				f := newSignFiles(t, k, row)
+				dataFile, inFile, sigFile, hash := f.data, f.in, f.sig, f.hash
 				args := append(loginArgs(), "--sign", "--id", k.IDHex(), "-m", row.mech, "-i", inFile, "-o", sigFile)
 				run(t, p11toolArgs(append(args, row.args...)...)...)
 				if k.IsRSA() {
@@ -118,4 +102,35 @@ func TestPkcs11ToolSign(t *testing.T) {
 			})
 		}
 	}
+}
+
+// signFiles are the files of one pkcs11-tool --sign check: random data, the
+// input pkcs11-tool signs (the data, its hash, or DigestInfo||hash as the
+// row says), the signature's path, and the hash that verifies it.
+type signFiles struct {
+	data, in, sig, hash string
+}
+
+// newSignFiles writes the data and the input for row with key k.
+func newSignFiles(t *testing.T, k *confKey, row p11toolSign) signFiles {
+	t.Helper()
+	hash := row.hash
+	if hash == "" {
+		hash = k.Curve().hash
+	}
+	dir := t.TempDir()
+	data := make([]byte, 1000)
+	_, err := rand.Read(data)
+	require.NoError(t, err)
+	input := data
+	switch row.input {
+	case inHash:
+		input = digest(t, hash, data)
+	case inDigestInfo:
+		input = append(append([]byte{}, digestInfoSHA256...), digest(t, "sha256", data)...)
+	}
+	f := signFiles{data: filepath.Join(dir, "data"), in: filepath.Join(dir, "in"), sig: filepath.Join(dir, "sig"), hash: hash}
+	require.NoError(t, os.WriteFile(f.data, data, 0o600))
+	require.NoError(t, os.WriteFile(f.in, input, 0o600))
+	return f
 }
