@@ -144,7 +144,8 @@ RSA_ID=$(key_id "$RSA_ALIAS")
 EC_ID=$(key_id "$EC_ALIAS")
 [[ -n $RSA_ID ]] || die "no public key labelled $RSA_ALIAS on the token"
 [[ -n $EC_ID ]] || die "no public key labelled $EC_ALIAS on the token"
-info "CKA_ID of $RSA_ALIAS: $RSA_ID    CKA_ID of $EC_ALIAS: $EC_ID"
+info "CKA_ID of $RSA_ALIAS: $RSA_ID"
+info "CKA_ID of $EC_ALIAS: $EC_ID"
 
 step "6. Read each public key off the token (answered locally, no KMS call) and convert it to PEM"
 for k in rsa ec; do
