@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,12 +29,16 @@ var pyScript = filepath.Join("testdata", "pykcs11", "sign_verify.py")
 
 func init() {
 	registerClient(clientPyKCS11, func() (string, error) {
-		out, err := exec.Command("dpkg-query", "-W", "-f=${Version}", "python3-pykcs11", "python3-cryptography").Output()
+		// One version per line (the format has no separator of its own).
+		out, err := exec.Command("dpkg-query", "-W", "-f=${Version}\n", "python3-pykcs11", "python3-cryptography").Output()
 		if err != nil {
 			return "", err
 		}
-		v := strings.SplitN(string(out), "\n", 2)
-		return "PyKCS11 " + v[0] + " (verifier: python3-cryptography " + strings.TrimSpace(v[len(v)-1]) + ")", nil
+		v := strings.Fields(string(out))
+		if len(v) != 2 {
+			return "", fmt.Errorf("dpkg-query printed %q", out)
+		}
+		return "PyKCS11 " + v[0] + " (verifier: python3-cryptography " + v[1] + ")", nil
 	})
 }
 
