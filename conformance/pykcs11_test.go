@@ -29,16 +29,21 @@ var pyScript = filepath.Join("testdata", "pykcs11", "sign_verify.py")
 
 func init() {
 	registerClient(clientPyKCS11, func() (string, error) {
-		// One version per line (the format has no separator of its own).
-		out, err := exec.Command("dpkg-query", "-W", "-f=${Version}\n", "python3-pykcs11", "python3-cryptography").Output()
+		// dpkg-query lists packages sorted by name, so name each line.
+		out, err := exec.Command("dpkg-query", "-W", "-f=${Package} ${Version}\n", "python3-pykcs11", "python3-cryptography").Output()
 		if err != nil {
 			return "", err
 		}
-		v := strings.Fields(string(out))
-		if len(v) != 2 {
+		v := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if f := strings.Fields(line); len(f) == 2 {
+				v[f[0]] = f[1]
+			}
+		}
+		if v["python3-pykcs11"] == "" || v["python3-cryptography"] == "" {
 			return "", fmt.Errorf("dpkg-query printed %q", out)
 		}
-		return "PyKCS11 " + v[0] + " (verifier: python3-cryptography " + v[1] + ")", nil
+		return "PyKCS11 " + v["python3-pykcs11"] + " (verifier: python3-cryptography " + v["python3-cryptography"] + ")", nil
 	})
 }
 
