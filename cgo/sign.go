@@ -12,7 +12,7 @@ import "unsafe"
 //export p11kms_C_SignInit
 func p11kms_C_SignInit(hSession C.CK_SESSION_HANDLE, pMechanism *C.CK_MECHANISM, hKey C.CK_OBJECT_HANDLE) (rv C.CK_RV) {
 	defer recoverPanic("C_SignInit", &rv)
-	mech, err := goMechanism(pMechanism)
+	mech, err := goSignMechanism(pMechanism)
 	if err != nil {
 		return done("C_SignInit", err)
 	}

@@ -89,6 +89,9 @@ func newPlan(mech uint, param []byte, key Key) (*Plan, error) {
 		return nil, ck.Errorf(ck.CKR_KEY_TYPE_INCONSISTENT, "%s needs an %s key, not %s", ck.MechName(mech), row.kind, pub.Kind)
 	}
 	p := &Plan{Mechanism: mech, MessageType: kmsbackend.MessageDigest, Hash: row.hash, scheme: row.scheme, pub: pub, allowed: key.Algorithms}
+	if row.scheme == schemeEdDSA {
+		return p, p.setEdDSA(param) // Ed25519: 256-bit keys only (eddsa.go)
+	}
 	bits := uint(pub.ModulusBits())
 	if pub.Kind == KindEC {
 		bits = uint(pub.Curve.Bits())
@@ -148,6 +151,9 @@ func (p *Plan) allows(alg kmsbackend.SigningAlgorithm) bool {
 // single-part only (PKCS#11 Current Mechanisms 2.40 §2.1.6, §2.1.10, §2.3.6).
 func (p *Plan) NewHash() hash.Hash {
 	if p.Hash == 0 {
+		if p.scheme == schemeEdDSA {
+			return &edBuffer{} // pure Ed25519: the message itself (eddsa.go)
+		}
 		return nil
 	}
 	return p.Hash.New()

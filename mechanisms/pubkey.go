@@ -7,6 +7,7 @@ package mechanisms
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
@@ -27,6 +28,7 @@ const (
 	KindUnknown KeyKind = iota
 	KindRSA
 	KindEC
+	KindEdwards // Ed25519 (eddsa.go)
 )
 
 // String returns "RSA", "EC" or "unknown".
@@ -36,6 +38,8 @@ func (k KeyKind) String() string {
 		return "RSA"
 	case KindEC:
 		return "EC"
+	case KindEdwards:
+		return "EdDSA"
 	}
 	return "unknown"
 }
@@ -50,6 +54,8 @@ type PublicKey struct {
 	// Curve, X, Y are set for KindEC.
 	Curve Curve
 	X, Y  *big.Int
+	// Ed25519 is set for KindEdwards.
+	Ed25519 ed25519.PublicKey
 	// SPKI is the DER SubjectPublicKeyInfo (CKA_PUBLIC_KEY_INFO).
 	SPKI []byte
 }
@@ -63,7 +69,7 @@ type spkiASN1 struct {
 	PublicKey asn1.BitString
 }
 
-// ParsePublicKey parses a DER SubjectPublicKeyInfo for RSA, P-256, P-384, P-521 or secp256k1.
+// ParsePublicKey parses a DER SubjectPublicKeyInfo for RSA, P-256, P-384, P-521, secp256k1 or Ed25519.
 // Errors are plain (not ck.Error): the caller decides the CK_RV.
 func ParsePublicKey(spki []byte) (*PublicKey, error) {
 	var s spkiASN1
@@ -89,6 +95,8 @@ func ParsePublicKey(spki []byte) (*PublicKey, error) {
 		return &PublicKey{Kind: KindRSA, RSA: pub, SPKI: bytes.Clone(spki)}, nil
 	case *ecdsa.PublicKey:
 		return fromECDSA(pub, spki)
+	case ed25519.PublicKey:
+		return fromEd25519(pub, spki), nil
 	}
 	return nil, fmt.Errorf("parse public key: unsupported key type %T", pub)
 }

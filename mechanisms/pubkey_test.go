@@ -96,7 +96,6 @@ func TestParsePublicKeyFails(t *testing.T) {
 		{"fails on trailing bytes", func(t *testing.T) []byte {
 			return append(bytes.Clone(keyFor(t, kmsbackend.SpecECCNISTP256).spki), 0)
 		}, "parse public key: 1 trailing bytes after SubjectPublicKeyInfo"},
-		{"fails on Ed25519 key type", func(t *testing.T) []byte { return file(t, "testdata/ed25519_pub.der") }, "parse public key: unsupported key type ed25519.PublicKey"},
 		{"fails on P-224 curve", func(t *testing.T) []byte { return file(t, "testdata/p224_pub.der") }, "parse public key: unsupported curve P-224"},
 		{"fails on secp256k1 point off the curve", func(t *testing.T) []byte {
 			return k1(t, func(p []byte) []byte { p[64] ^= 1; return p })

@@ -60,6 +60,8 @@ func (p *Plan) Request(input []byte) (SignRequest, error) {
 			return SignRequest{}, ck.Errorf(ck.CKR_DATA_LEN_RANGE, "CKM_RSA_PKCS_PSS input is %d bytes, the parameters' hash is %d", len(input), p.pssHash.Size())
 		}
 		return SignRequest{p.Algorithm, p.MessageType, bytes.Clone(input)}, nil
+	case schemeEdDSA:
+		return p.edRequest(input)
 	}
 	digest, err := AdjustDigest(input, p.pub.Curve)
 	if err != nil {
@@ -71,6 +73,9 @@ func (p *Plan) Request(input []byte) (SignRequest, error) {
 // RequestFromHash turns the sum of NewHash (multi-part C_SignFinal) into the
 // KMS Sign call. Only for hashing mechanisms; the sum must have the hash's length.
 func (p *Plan) RequestFromHash(sum []byte) (SignRequest, error) {
+	if p.scheme == schemeEdDSA && p.Hash == 0 {
+		return p.edRequest(sum) // pure Ed25519: sum is the buffered message
+	}
 	if p.Hash == 0 || len(sum) != p.Hash.Size() {
 		return SignRequest{}, ck.Errorf(ck.CKR_FUNCTION_FAILED, "%s: a %d-byte hash sum does not fit this mechanism", ck.MechName(p.Mechanism), len(sum))
 	}

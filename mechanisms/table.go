@@ -14,6 +14,7 @@ const (
 	schemePKCS1 scheme = iota + 1 // RSASSA-PKCS1-v1_5
 	schemePSS                     // RSASSA-PSS
 	schemeECDSA                   // ECDSA
+	schemeEdDSA                   // EdDSA (eddsa.go)
 )
 
 // Flags of the CK_MECHANISM_INFO rows (PKCS#11 2.40 §3.7 CK_MECHANISM_INFO).
@@ -71,6 +72,8 @@ var mechTable = []mechRow{
 	{ck.CKM_ECDSA_SHA384, KindEC, schemeECDSA, crypto.SHA384, ecSignFlags, ecMinBits, ecMaxBits},
 	// §2.3.7 ECDSA with hashing (SHA-512) -> AWS KMS ECDSA_SHA_{256,384,512} by curve, digest adjusted.
 	{ck.CKM_ECDSA_SHA512, KindEC, schemeECDSA, crypto.SHA512, ecSignFlags, ecMinBits, ecMaxBits},
+	// Current Mechanisms 3.0 §2.3.14 EdDSA, Ed25519 only -> AWS KMS ED25519_SHA_512 (RAW), ED25519_PH_SHA_512 with phFlag (eddsa.go).
+	{ck.CKM_EDDSA, KindEdwards, schemeEdDSA, 0, ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW, 256, 256},
 	// Not offered: CKM_ECDSA_SHA1/SHA224, CKM_SHA1/SHA224_RSA_PKCS[_PSS] — AWS KMS has no SHA-1/SHA-224 signing.
 }
 
@@ -134,6 +137,8 @@ func specKind(spec kmsbackend.KeySpec) KeyKind {
 	switch spec {
 	case kmsbackend.SpecRSA2048, kmsbackend.SpecRSA3072, kmsbackend.SpecRSA4096:
 		return KindRSA
+	case kmsbackend.SpecECCNISTEdwards25519:
+		return KindEdwards
 	}
 	if CurveFromSpec(spec) != CurveNone {
 		return KindEC
@@ -148,6 +153,9 @@ func specKind(spec kmsbackend.KeySpec) KeyKind {
 func MechanismsFor(spec kmsbackend.KeySpec, usage kmsbackend.KeyUsage) []uint {
 	if macs := macMechanismsFor(spec, usage); macs != nil {
 		return macs // GENERATE_VERIFY_MAC HMAC keys: their one CKM_SHA*_HMAC (hmac.go)
+	}
+	if blob := kmsBlobMechanismsFor(spec, usage); blob != nil {
+		return blob // SYMMETRIC_DEFAULT keys: CKM_P11KMS_KMS_BLOB (kmsblob.go)
 	}
 	kind := specKind(spec)
 	table := mechTable
@@ -202,6 +210,9 @@ type KeyUse struct {
 func InfoFor(mech uint, keys []KeyUse) (minBits, maxBits, flags uint, ok bool) {
 	if minBits, maxBits, flags, ok = digestInfo(mech); ok {
 		return minBits, maxBits, flags, ok
+	}
+	if mech == CKM_P11KMS_KMS_BLOB {
+		return kmsBlobInfo(keys) // SYMMETRIC_DEFAULT keys (kmsblob.go)
 	}
 	var specs []kmsbackend.KeySpec
 	r, crypt := lookupCrypt(mech)

@@ -33,9 +33,9 @@ func TestMechanismsFor(t *testing.T) {
 		{"RSA-4096 encrypt key gets RSA-OAEP only", kmsbackend.SpecRSA4096, kmsbackend.UsageEncryptDecrypt, []uint{ck.CKM_RSA_PKCS_OAEP}},
 		{"P-256 encrypt key gets none (KMS has no EC encryption)", kmsbackend.SpecECCNISTP256, kmsbackend.UsageEncryptDecrypt, nil},
 		{"P-256 key-agreement key gets none", kmsbackend.SpecECCNISTP256, kmsbackend.UsageKeyAgreement, nil},
-		{"Ed25519 key gets none", kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify, nil},
+		{"Ed25519 sign key gets EdDSA", kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify, []uint{ck.CKM_EDDSA}},
 		{"HMAC-256 MAC key gets CKM_SHA256_HMAC only", kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac, []uint{ck.CKM_SHA256_HMAC}},
-		{"symmetric key gets none", kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt, nil},
+		{"symmetric key gets CKM_P11KMS_KMS_BLOB", kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt, []uint{CKM_P11KMS_KMS_BLOB}},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -65,6 +65,8 @@ func TestInfo(t *testing.T) {
 		{"no SHA1-RSA-PKCS (KMS has no SHA-1)", ck.CKM_SHA1_RSA_PKCS, []kmsbackend.KeySpec{rsa}, 0, 0, 0, false},
 		{"no ECDSA-SHA1 (KMS has no SHA-1)", ck.CKM_ECDSA_SHA1, []kmsbackend.KeySpec{p256}, 0, 0, 0, false},
 		{"no ECDSA-SHA224", ck.CKM_ECDSA_SHA224, []kmsbackend.KeySpec{p256}, 0, 0, 0, false},
+		{"EdDSA on an Ed25519 token", ck.CKM_EDDSA, []kmsbackend.KeySpec{kmsbackend.SpecECCNISTEdwards25519}, 256, 256, rsaFlags, true},
+		{"no EdDSA on an EC-only token", ck.CKM_EDDSA, []kmsbackend.KeySpec{p256}, 0, 0, 0, false},
 		{"no RSA-PKCS-OAEP in the signing table", ck.CKM_RSA_PKCS_OAEP, []kmsbackend.KeySpec{rsa}, 0, 0, 0, false},
 	}
 	for _, r := range rows {
@@ -80,7 +82,7 @@ func TestInfo(t *testing.T) {
 
 func TestAllSignMechanismsIsRSAThenECThenHMAC(t *testing.T) {
 	want := append(append([]uint{}, wantRSAMechs...), wantECMechs...)
-	want = append(want, ck.CKM_SHA224_HMAC, ck.CKM_SHA256_HMAC, ck.CKM_SHA384_HMAC, ck.CKM_SHA512_HMAC)
+	want = append(want, ck.CKM_EDDSA, ck.CKM_SHA224_HMAC, ck.CKM_SHA256_HMAC, ck.CKM_SHA384_HMAC, ck.CKM_SHA512_HMAC)
 	assert.Equal(t, want, AllSignMechanisms())
 }
 

@@ -43,6 +43,11 @@ func (p *Plan) Verify(input, sig []byte) error {
 			return ck.Errorf(ck.CKR_DATA_LEN_RANGE, "CKM_RSA_PKCS_PSS input is %d bytes, the parameters' hash is %d", len(input), p.pssHash.Size())
 		}
 		return p.verifyHashed(p.pssHash, input, sig)
+	case schemeEdDSA:
+		if len(input) > MaxEdDSAMessage {
+			return ck.Errorf(ck.CKR_DATA_LEN_RANGE, "CKM_EDDSA input is %d bytes; at most %d", len(input), MaxEdDSAMessage)
+		}
+		return p.verifyHashed(0, input, sig)
 	}
 	if len(input) == 0 {
 		return ck.Errorf(ck.CKR_DATA_LEN_RANGE, "CKM_ECDSA input is empty")
@@ -53,7 +58,8 @@ func (p *Plan) Verify(input, sig []byte) error {
 // VerifyDigest checks sig for multi-part verification (C_VerifyFinal): digest
 // is the sum of NewHash. For a raw mechanism it is Verify(digest, sig).
 func (p *Plan) VerifyDigest(digest, sig []byte) error {
-	if p.Hash == 0 {
+	if p.Hash == 0 { // raw mechanisms; pure Ed25519's buffered message
+
 		return p.Verify(digest, sig)
 	}
 	if len(sig) != p.SigLen {
@@ -77,6 +83,8 @@ func (p *Plan) verifyHashed(h crypto.Hash, digest, sig []byte) error {
 		ok = rsa.VerifyPSS(p.pub.RSA, h, digest, sig, &rsa.PSSOptions{SaltLength: h.Size(), Hash: h}) == nil
 	case schemeECDSA:
 		ok = verifyECDSA(p.pub, digest, sig)
+	case schemeEdDSA:
+		ok = p.verifyEd(digest, sig)
 	}
 	if !ok {
 		return ck.Errorf(ck.CKR_SIGNATURE_INVALID, "%s: %w", ck.MechName(p.Mechanism), errBadSignature)

@@ -11,7 +11,7 @@ import (
 )
 
 // errUnsupportedKey is wrapped by newKeyObjects for a key whose kind the token
-// does not expose yet (symmetric, HMAC, Ed25519, SM2, ML-DSA): the caller
+// does not expose yet (SM2, ML-DSA): the caller
 // logs it and skips the key.
 var errUnsupportedKey = errors.New("key spec not exposed as PKCS#11 objects")
 
@@ -40,6 +40,8 @@ var keySpecObjects = map[kmsbackend.KeySpec]keySpecObject{
 	kmsbackend.SpecECCNISTP521: {ck.CKK_EC, ck.CKM_EC_KEY_PAIR_GEN, mechanisms.KindEC, mechanisms.CurveP521},
 	// Same sources; AWS KMS ECC_SECG_P256K1 (secp256k1, SEC 2 §2.4.1).
 	kmsbackend.SpecECCSECGP256K1: {ck.CKK_EC, ck.CKM_EC_KEY_PAIR_GEN, mechanisms.KindEC, mechanisms.CurveSecp256k1},
+	// PKCS#11 3.0 Current Mechanisms §2.3.5 (CKK_EC_EDWARDS), §2.3.8 (CKM_EC_EDWARDS_KEY_PAIR_GEN); AWS KMS ECC_NIST_EDWARDS25519 (attrs_edwards.go).
+	kmsbackend.SpecECCNISTEdwards25519: {ck.CKK_EC_EDWARDS, ck.CKM_EC_EDWARDS_KEY_PAIR_GEN, mechanisms.KindEdwards, mechanisms.CurveNone},
 }
 
 // localOrigins lists the KeyMetadata.Origin values whose key material KMS
@@ -100,6 +102,8 @@ func checkPublicKey(so keySpecObject, pub *mechanisms.PublicKey) error {
 		return fmt.Errorf("public key curve %s does not match the spec (want %s)", pub.Curve, so.curve)
 	case pub.Kind == mechanisms.KindEC && (pub.ECPoint() == nil || pub.Curve.ECParams() == nil):
 		return errors.New("EC public key without a valid point")
+	case pub.Kind == mechanisms.KindEdwards && pub.EdPoint() == nil:
+		return errors.New("Ed25519 public key without a valid point")
 	}
 	return nil
 }
@@ -185,6 +189,10 @@ func addKeyMaterialAttrs(priv, pubo *object, pub *mechanisms.PublicKey) {
 		}
 		pubo.attrs[ck.CKA_MODULUS_BITS] = encodeULong(uint(pub.ModulusBits()))
 		markSensitive(priv, rsaSensitive)
+		return
+	}
+	if pub.Kind == mechanisms.KindEdwards {
+		addEdwardsAttrs(priv, pubo, pub) // attrs_edwards.go
 		return
 	}
 	for _, o := range []*object{priv, pubo} {

@@ -16,6 +16,8 @@ type decryptOp struct {
 	key   *keyEntry
 	plan  *mechanisms.OAEPPlan
 	cache *plaintextCache
+	// blob is set instead of plan for CKM_P11KMS_KMS_BLOB (kmsblob.go).
+	blob *blobOp
 }
 
 // plaintextCache holds the result of a KMS Decrypt whose plaintext did not fit
@@ -58,6 +60,13 @@ func (m *Module) DecryptInit(sh uint, mech Mechanism, kh uint) error {
 		if err != nil {
 			return err
 		}
+		if mech.Type == mechanisms.CKM_P11KMS_KMS_BLOB { // SYMMETRIC_DEFAULT keys (kmsblob.go)
+			op, err := blobDecryptInit(sess, o, mech)
+			if err == nil {
+				sess.decrypt = op
+			}
+			return err
+		}
 		if o.class != ck.CKO_PRIVATE_KEY || !o.boolAttr(ck.CKA_DECRYPT) {
 			return Errorf(ck.CKR_KEY_FUNCTION_NOT_PERMITTED, "object %d cannot decrypt (not a private key with CKA_DECRYPT)", kh)
 		}
@@ -87,6 +96,11 @@ func (m *Module) Decrypt(sh uint, ct []byte, query bool, bufLen uint) ([]byte, u
 		op := sess.decrypt
 		if op == nil {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "C_Decrypt without C_DecryptInit")
+		}
+		if op.blob != nil {
+			var err error
+			plain, n, err = m.blobDecrypt(sess, op, ct, query, bufLen)
+			return err
 		}
 		c := op.cache
 		if c.plain == nil || !bytes.Equal(c.ct, ct) {
@@ -154,8 +168,12 @@ func (m *Module) singlePartDecrypt(sh uint, fn string) error {
 		if sess.decrypt == nil {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "%s without C_DecryptInit", fn)
 		}
+		mech := "CKM_RSA_PKCS_OAEP"
+		if sess.decrypt.blob != nil {
+			mech = "CKM_P11KMS_KMS_BLOB"
+		}
 		sess.endDecrypt()
-		return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s: CKM_RSA_PKCS_OAEP is single-part only; use C_Decrypt", fn)
+		return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s: %s is single-part only; use C_Decrypt", fn, mech)
 	})
 }
 

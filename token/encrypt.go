@@ -13,6 +13,8 @@ import (
 // token encrypts, KMS can decrypt. Single-part only, like decryption.
 type encryptOp struct {
 	plan *mechanisms.OAEPPlan
+	// blob is set instead of plan for CKM_P11KMS_KMS_BLOB (kmsblob.go).
+	blob *blobOp
 }
 
 // EncryptInit implements C_EncryptInit (PKCS#11 2.40 §5.8): the key must be a
@@ -24,6 +26,13 @@ func (m *Module) EncryptInit(sh uint, mech Mechanism, kh uint) error {
 		}
 		o, err := m.object(sess, kh, ck.CKR_KEY_HANDLE_INVALID)
 		if err != nil {
+			return err
+		}
+		if mech.Type == mechanisms.CKM_P11KMS_KMS_BLOB { // SYMMETRIC_DEFAULT keys (kmsblob.go)
+			bo, err := newBlobOp(sess, o, mech, ck.CKA_ENCRYPT, "CKA_ENCRYPT")
+			if err == nil {
+				sess.encrypt = &encryptOp{blob: bo}
+			}
 			return err
 		}
 		if o.class != ck.CKO_PUBLIC_KEY || !o.boolAttr(ck.CKA_ENCRYPT) {
@@ -49,6 +58,11 @@ func (m *Module) Encrypt(sh uint, data []byte, query bool, bufLen uint) ([]byte,
 		op := sess.encrypt
 		if op == nil {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "C_Encrypt without C_EncryptInit")
+		}
+		if op.blob != nil {
+			var err error
+			ct, n, err = m.blobEncrypt(sess, op.blob, data, query, bufLen)
+			return err
 		}
 		if err := op.plan.CheckMessage(data); err != nil {
 			sess.encrypt = nil
@@ -83,8 +97,12 @@ func (m *Module) singlePartEncrypt(sh uint, fn string) error {
 		if sess.encrypt == nil {
 			return Errorf(ck.CKR_OPERATION_NOT_INITIALIZED, "%s without C_EncryptInit", fn)
 		}
+		mech := "CKM_RSA_PKCS_OAEP"
+		if sess.encrypt.blob != nil {
+			mech = "CKM_P11KMS_KMS_BLOB"
+		}
 		sess.encrypt = nil
-		return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s: CKM_RSA_PKCS_OAEP is single-part only; use C_Encrypt", fn)
+		return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s: %s is single-part only; use C_Encrypt", fn, mech)
 	})
 }
 

@@ -18,7 +18,8 @@ type keyEntry struct {
 	priv   *object
 	pubObj *object
 	cert   *object // nil unless a certificate is configured for the key
-	// secret is the one object of an HMAC key (attrs_secret.go), which has
+	// secret is the one object of an HMAC key (attrs_secret.go) or of a
+	// SYMMETRIC_DEFAULT key (attrs_symmetric.go), which has
 	// no public key, private-key or certificate object; nil otherwise.
 	secret *object
 }
@@ -116,6 +117,9 @@ func (c *keyCache) apply(infos []*kmsbackend.KeyInfo, objs *handleTable[*object]
 func (c *keyCache) newEntry(info *kmsbackend.KeyInfo, objs *handleTable[*object]) (*keyEntry, error) {
 	if info.Usage == kmsbackend.UsageGenerateVerifyMac {
 		return c.newSecretEntry(info, objs) // HMAC keys have no public key (attrs_secret.go)
+	}
+	if info.Spec == kmsbackend.SpecSymmetricDefault {
+		return c.newSymmetricEntry(info, objs) // KMS encryption keys (attrs_symmetric.go)
 	}
 	pub, err := mechanisms.ParsePublicKey(info.PublicKeyDER)
 	if err != nil {

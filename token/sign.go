@@ -106,7 +106,7 @@ func (m *Module) SignUpdate(sh uint, part []byte) error {
 			}
 			return err
 		}
-		if op.plan.Hash == 0 {
+		if !op.plan.MultiPart() {
 			sess.sign = nil
 			return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s is single-part only; use C_Sign", ck.MechName(op.plan.Mechanism))
 		}
@@ -132,7 +132,7 @@ func (m *Module) SignFinal(sh uint, query bool, bufLen uint) ([]byte, uint, erro
 			sig, n, err = m.macSignFinal(sess, op.mac, query, bufLen)
 			return err
 		}
-		if op.plan.Hash == 0 {
+		if !op.plan.MultiPart() {
 			sess.sign = nil
 			return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s is single-part only; use C_Sign", ck.MechName(op.plan.Mechanism))
 		}

@@ -82,7 +82,7 @@ func (m *Module) VerifyUpdate(sh uint, part []byte) error {
 			}
 			return err
 		}
-		if op.plan.Hash == 0 {
+		if !op.plan.MultiPart() {
 			sess.verify = nil
 			return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s is single-part only; use C_Verify", ck.MechName(op.plan.Mechanism))
 		}
@@ -105,7 +105,7 @@ func (m *Module) VerifyFinal(sh uint, sig []byte) error {
 		if op.mac != nil {
 			return m.verifyMac(sess, op.mac, op.mac.buf, sig)
 		}
-		if op.plan.Hash == 0 {
+		if !op.plan.MultiPart() {
 			return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s is single-part only; use C_Verify", ck.MechName(op.plan.Mechanism))
 		}
 		if op.hash == nil {

@@ -43,6 +43,16 @@ typedef CK_VOID_PTR CK_MESSAGE_PARAM_PTR_UNUSED;
 #define CKM_EC_MONTGOMERY_KEY_PAIR_GEN 0x00001056UL
 #define CKM_EDDSA                      0x00001057UL
 
+/* Mechanisms 3.0 §2.3.14 (EdDSA, table "CK_EDDSA_PARAMS"): parameters of
+ * CKM_EDDSA. phFlag selects the pre-hash variant (Ed25519ph); the context
+ * is ulContextDataLen bytes at pContextData. */
+typedef struct CK_EDDSA_PARAMS {
+  CK_BBOOL phFlag;
+  CK_ULONG ulContextDataLen;
+  CK_BYTE_PTR pContextData;
+} CK_EDDSA_PARAMS;
+typedef CK_EDDSA_PARAMS CK_PTR CK_EDDSA_PARAMS_PTR;
+
 /* Base 3.0 §5.1: return values added in 3.0. */
 #define CKR_FUNCTION_REJECTED          0x00000200UL
 #define CKR_TOKEN_RESOURCE_EXCEEDED    0x00000201UL

@@ -10,7 +10,7 @@ import (
 // implements it). Keeping it narrow documents the IAM permissions the
 // module needs: kms:ListKeys, kms:ListAliases, kms:DescribeKey,
 // kms:GetPublicKey, kms:ListResourceTags, kms:Sign, kms:Decrypt,
-// kms:GenerateRandom, kms:GenerateMac and kms:VerifyMac (HMAC keys), and
+// kms:GenerateRandom, kms:Encrypt (SYMMETRIC_DEFAULT keys), kms:GenerateMac and kms:VerifyMac (HMAC keys), and
 // for key management kms:CreateKey,
 // kms:CreateAlias, kms:ScheduleKeyDeletion.
 type kmsAPI interface {
@@ -21,6 +21,7 @@ type kmsAPI interface {
 	ListResourceTags(ctx context.Context, in *kms.ListResourceTagsInput, opts ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error)
 	Sign(ctx context.Context, in *kms.SignInput, opts ...func(*kms.Options)) (*kms.SignOutput, error)
 	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
+	Encrypt(ctx context.Context, in *kms.EncryptInput, opts ...func(*kms.Options)) (*kms.EncryptOutput, error)
 	GenerateRandom(ctx context.Context, in *kms.GenerateRandomInput, opts ...func(*kms.Options)) (*kms.GenerateRandomOutput, error)
 	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, opts ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
 	VerifyMac(ctx context.Context, in *kms.VerifyMacInput, opts ...func(*kms.Options)) (*kms.VerifyMacOutput, error)
