@@ -66,3 +66,8 @@ fuzz: build
 fuzz-go:
 	@set -e; for t in FuzzTemplateMatch FuzzGetAttributeValue FuzzParseConfig FuzzParseURI; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime=60s ./token/; done
 	@set -e; for t in FuzzParseDigestInfo FuzzDERToRaw FuzzRawToDER FuzzParsePSSParams FuzzParseOAEPParams; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime=60s ./mechanisms/; done
+
+# The module's cost over a bare KMS call, side by side in one run (BENCHMARKS.md).
+.PHONY: bench
+bench:
+	$(GO) test -run '^$$' -bench SignOverhead -benchtime 400x -count 5 ./token/ | tee build/bench.txt

@@ -38,7 +38,7 @@ var (
 )
 
 // devKMS starts the shared dev KMS and creates testKeys in it.
-func devKMS(t *testing.T) string {
+func devKMS(t testing.TB) string {
 	t.Helper()
 	devOnce.Do(func() {
 		ctx := context.Background()
@@ -84,7 +84,7 @@ func (c *countingBackend) ListKeys(ctx context.Context) ([]kmsbackend.KeyRef, er
 
 // testModule returns an initialized module whose one token sees the dev KMS
 // keys, with extra YAML lines appended to the token, and its counting backend.
-func testModule(t *testing.T, extra string) (*Module, *countingBackend) {
+func testModule(t testing.TB, extra string) (*Module, *countingBackend) {
 	t.Helper()
 	url := devKMS(t)
 	m := New()
@@ -105,7 +105,7 @@ func testModule(t *testing.T, extra string) (*Module, *countingBackend) {
 }
 
 // openSession opens an RO session on slot 0.
-func openSession(t *testing.T, m *Module) uint {
+func openSession(t testing.TB, m *Module) uint {
 	t.Helper()
 	sh, err := m.OpenSession(0, ck.CKF_SERIAL_SESSION)
 	require.NoError(t, err)
@@ -113,7 +113,7 @@ func openSession(t *testing.T, m *Module) uint {
 }
 
 // findAll returns every handle matching tmpl.
-func findAll(t *testing.T, m *Module, sh uint, tmpl ...Attribute) []uint {
+func findAll(t testing.TB, m *Module, sh uint, tmpl ...Attribute) []uint {
 	t.Helper()
 	require.NoError(t, m.FindObjectsInit(sh, tmpl))
 	var all []uint
@@ -130,7 +130,7 @@ func findAll(t *testing.T, m *Module, sh uint, tmpl ...Attribute) []uint {
 }
 
 // attrValue reads one attribute value.
-func attrValue(t *testing.T, m *Module, sh, oh, typ uint) []byte {
+func attrValue(t testing.TB, m *Module, sh, oh, typ uint) []byte {
 	t.Helper()
 	reqs := []AttrRequest{{Type: typ, HasBuf: true, BufLen: 1 << 16}}
 	require.NoError(t, m.GetAttributeValue(sh, oh, reqs))

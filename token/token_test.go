@@ -92,7 +92,7 @@ func signCases() []signCase {
 var rawMechanism = map[uint]bool{ck.CKM_RSA_PKCS: true, ck.CKM_RSA_PKCS_PSS: true, ck.CKM_ECDSA: true}
 
 // keyPair returns the private and public handles of the key with the alias.
-func keyPair(t *testing.T, m *Module, sh uint, alias string) (priv, pub uint) {
+func keyPair(t testing.TB, m *Module, sh uint, alias string) (priv, pub uint) {
 	label := Attribute{Type: ck.CKA_LABEL, Value: []byte(alias)}
 	privs := findAll(t, m, sh, label, Attribute{Type: ck.CKA_CLASS, Value: encodeULong(ck.CKO_PRIVATE_KEY)})
 	pubs := findAll(t, m, sh, label, Attribute{Type: ck.CKA_CLASS, Value: encodeULong(ck.CKO_PUBLIC_KEY)})
