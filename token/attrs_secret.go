@@ -103,7 +103,6 @@ func (c *keyCache) newSecretEntry(info *kmsbackend.KeyInfo, objs *handleTable[*o
 		return nil, err
 	}
 	e := &keyEntry{info: info, secret: o}
-	o.slot, o.key = c.s, e
-	o.handle = objs.add(o)
+	c.register(e, objs)
 	return e, nil
 }

@@ -82,7 +82,6 @@ func (c *keyCache) newSymmetricEntry(info *kmsbackend.KeyInfo, objs *handleTable
 		return nil, err
 	}
 	e := &keyEntry{info: info, secret: o}
-	o.slot, o.key = c.s, e
-	o.handle = objs.add(o)
+	c.register(e, objs)
 	return e, nil
 }

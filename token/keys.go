@@ -142,12 +142,17 @@ func (c *keyCache) newEntry(info *kmsbackend.KeyInfo, objs *handleTable[*object]
 		e.cert = cert
 		break
 	}
+	c.register(e, objs)
+	return e, nil
+}
+
+// register ties every object of e to the token and the entry and gives it a
+// handle in the module's object table.
+func (c *keyCache) register(e *keyEntry, objs *handleTable[*object]) {
 	for _, o := range e.objects() {
-		o.slot = c.s
-		o.key = e
+		o.slot, o.key = c.s, e
 		o.handle = objs.add(o)
 	}
-	return e, nil
 }
 
 // sameKey reports whether a refreshed description leaves the objects unchanged.
