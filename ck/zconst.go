@@ -698,6 +698,17 @@ const (
 	CKM_EC_EDWARDS_KEY_PAIR_GEN          = 0x00001055
 	CKM_EC_MONTGOMERY_KEY_PAIR_GEN       = 0x00001056
 	CKM_EDDSA                            = 0x00001057
+	CKK_ML_DSA                           = 0x0000004A
+	CKA_PARAMETER_SET                    = 0x0000061D
+	CKP_ML_DSA_44                        = 0x00000001
+	CKP_ML_DSA_65                        = 0x00000002
+	CKP_ML_DSA_87                        = 0x00000003
+	CKM_ML_DSA_KEY_PAIR_GEN              = 0x0000001C
+	CKM_ML_DSA                           = 0x0000001D
+	CKM_ML_DSA_EXTERNAL_MU               = 0x0000403C
+	CKH_HEDGE_PREFERRED                  = 0x00000000
+	CKH_HEDGE_REQUIRED                   = 0x00000001
+	CKH_DETERMINISTIC_REQUIRED           = 0x00000002
 	CKR_TOKEN_RESOURCE_EXCEEDED          = 0x00000201
 	CKR_OPERATION_CANCEL_FAILED          = 0x00000202
 )
@@ -1130,4 +1141,7 @@ var mechNames = map[uint]string{
 	CKM_EC_EDWARDS_KEY_PAIR_GEN:        "CKM_EC_EDWARDS_KEY_PAIR_GEN",
 	CKM_EC_MONTGOMERY_KEY_PAIR_GEN:     "CKM_EC_MONTGOMERY_KEY_PAIR_GEN",
 	CKM_EDDSA:                          "CKM_EDDSA",
+	CKM_ML_DSA_KEY_PAIR_GEN:            "CKM_ML_DSA_KEY_PAIR_GEN",
+	CKM_ML_DSA:                         "CKM_ML_DSA",
+	CKM_ML_DSA_EXTERNAL_MU:             "CKM_ML_DSA_EXTERNAL_MU",
 }

@@ -45,6 +45,8 @@ type KeyInfo struct {
 	EncryptionAlgorithms []EncryptionAlgorithm
 	// MacAlgorithms the key allows (HMAC keys).
 	MacAlgorithms []MacAlgorithm
+	// KeyAgreementAlgorithms the key allows (KEY_AGREEMENT keys).
+	KeyAgreementAlgorithms []KeyAgreementAlgorithm
 	// PublicKeyDER is the DER SubjectPublicKeyInfo of an asymmetric key, nil otherwise.
 	PublicKeyDER []byte
 }

@@ -53,6 +53,37 @@ typedef struct CK_EDDSA_PARAMS {
 } CK_EDDSA_PARAMS;
 typedef CK_EDDSA_PARAMS CK_PTR CK_EDDSA_PARAMS_PTR;
 
+/* PKCS#11 3.2 (oasis-tcs/pkcs11 working/doc/spec/ml_dsa.md, "ML-DSA"):
+ * the ML-DSA key type, its parameter-set attribute and values, the pure
+ * ML-DSA signature mechanism and its optional parameter. Values as the
+ * 3.2 pkcs11t.h allocates them. */
+#define CKK_ML_DSA                     0x0000004AUL
+#define CKA_PARAMETER_SET              0x0000061DUL
+#define CKP_ML_DSA_44                  0x00000001UL
+#define CKP_ML_DSA_65                  0x00000002UL
+#define CKP_ML_DSA_87                  0x00000003UL
+#define CKM_ML_DSA_KEY_PAIR_GEN        0x0000001CUL
+#define CKM_ML_DSA                     0x0000001DUL
+/* The 3.3 draft's allocation (oasis-tcs/pkcs11 identifier db, TC issue
+ * #58): ML-DSA signing of a caller-computed 64-byte mu (FIPS 204 external
+ * mu). Not in 3.2; documented as such in the README. */
+#define CKM_ML_DSA_EXTERNAL_MU         0x0000403CUL
+
+/* CK_HEDGE_TYPE (3.2 ml_dsa.md): hedged or deterministic signing. */
+typedef CK_ULONG CK_HEDGE_TYPE;
+#define CKH_HEDGE_PREFERRED            0x00000000UL
+#define CKH_HEDGE_REQUIRED             0x00000001UL
+#define CKH_DETERMINISTIC_REQUIRED     0x00000002UL
+
+/* CK_SIGN_ADDITIONAL_CONTEXT (3.2 ml_dsa.md): optional parameter of
+ * CKM_ML_DSA: the hedge variant and the FIPS 204 context string. */
+typedef struct CK_SIGN_ADDITIONAL_CONTEXT {
+  CK_HEDGE_TYPE hedgeVariant;
+  CK_BYTE_PTR pContext;
+  CK_ULONG ulContextLen;
+} CK_SIGN_ADDITIONAL_CONTEXT;
+typedef CK_SIGN_ADDITIONAL_CONTEXT CK_PTR CK_SIGN_ADDITIONAL_CONTEXT_PTR;
+
 /* Base 3.0 §5.1: return values added in 3.0. */
 #define CKR_FUNCTION_REJECTED          0x00000200UL
 #define CKR_TOKEN_RESOURCE_EXCEEDED    0x00000201UL

@@ -10,7 +10,8 @@ import (
 // implements it). Keeping it narrow documents the IAM permissions the
 // module needs: kms:ListKeys, kms:ListAliases, kms:DescribeKey,
 // kms:GetPublicKey, kms:ListResourceTags, kms:Sign, kms:Decrypt,
-// kms:GenerateRandom, kms:Encrypt (SYMMETRIC_DEFAULT keys), kms:GenerateMac and kms:VerifyMac (HMAC keys), and
+// kms:GenerateRandom, kms:Encrypt (SYMMETRIC_DEFAULT keys), kms:GenerateMac and kms:VerifyMac (HMAC keys),
+// kms:DeriveSharedSecret (KEY_AGREEMENT keys), and
 // for key management kms:CreateKey,
 // kms:CreateAlias, kms:ScheduleKeyDeletion.
 type kmsAPI interface {
@@ -25,6 +26,7 @@ type kmsAPI interface {
 	GenerateRandom(ctx context.Context, in *kms.GenerateRandomInput, opts ...func(*kms.Options)) (*kms.GenerateRandomOutput, error)
 	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, opts ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
 	VerifyMac(ctx context.Context, in *kms.VerifyMacInput, opts ...func(*kms.Options)) (*kms.VerifyMacOutput, error)
+	DeriveSharedSecret(ctx context.Context, in *kms.DeriveSharedSecretInput, opts ...func(*kms.Options)) (*kms.DeriveSharedSecretOutput, error)
 	CreateKey(ctx context.Context, in *kms.CreateKeyInput, opts ...func(*kms.Options)) (*kms.CreateKeyOutput, error)
 	CreateAlias(ctx context.Context, in *kms.CreateAliasInput, opts ...func(*kms.Options)) (*kms.CreateAliasOutput, error)
 	ScheduleKeyDeletion(ctx context.Context, in *kms.ScheduleKeyDeletionInput, opts ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error)

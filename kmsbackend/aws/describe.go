@@ -110,5 +110,10 @@ func keyInfo(md *types.KeyMetadata) *kmsbackend.KeyInfo {
 			info.MacAlgorithms = append(info.MacAlgorithms, alg)
 		}
 	}
+	for _, a := range md.KeyAgreementAlgorithms {
+		if alg := kmsbackend.ParseKeyAgreementAlgorithm(string(a)); alg != kmsbackend.AgreeUnknown {
+			info.KeyAgreementAlgorithms = append(info.KeyAgreementAlgorithms, alg)
+		}
+	}
 	return info
 }
