@@ -1,0 +1,123 @@
+package cabitest
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/miekg/pkcs11"
+	"github.com/stretchr/testify/require"
+
+	"github.com/p11kms/p11kms/ck"
+	"github.com/p11kms/p11kms/kmsbackend"
+	"github.com/p11kms/p11kms/kmsbackend/aws"
+	"github.com/p11kms/p11kms/kmsbackend/devkms"
+)
+
+// everyKeys is one KMS key of every spec and usage the token exposes, the
+// set TestEveryListedMechanism loads into one token. A row per AWS KMS
+// KeySpec x KeyUsage pair (AWS KMS API reference, CreateKey KeySpec and
+// KeyUsage; AWS KMS Developer Guide, "Key spec reference").
+var everyKeys = []struct {
+	spec  kmsbackend.KeySpec
+	usage kmsbackend.KeyUsage
+}{
+	{kmsbackend.SpecRSA2048, kmsbackend.UsageSignVerify},
+	{kmsbackend.SpecRSA2048, kmsbackend.UsageEncryptDecrypt},
+	{kmsbackend.SpecECCNISTP256, kmsbackend.UsageSignVerify},
+	{kmsbackend.SpecECCNISTP384, kmsbackend.UsageSignVerify},
+	{kmsbackend.SpecECCNISTP521, kmsbackend.UsageSignVerify},
+	{kmsbackend.SpecECCSECGP256K1, kmsbackend.UsageSignVerify},
+	{kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify},
+	{kmsbackend.SpecHMAC224, kmsbackend.UsageGenerateVerifyMac},
+	{kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac},
+	{kmsbackend.SpecHMAC384, kmsbackend.UsageGenerateVerifyMac},
+	{kmsbackend.SpecHMAC512, kmsbackend.UsageGenerateVerifyMac},
+	{kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt},
+}
+
+// everyKey is one key of the environment with its objects in the token.
+type everyKey struct {
+	info         *kmsbackend.KeyInfo // as CreateKey returned it (the KMS's own public key)
+	label        string
+	priv, pub    pkcs11.ObjectHandle // asymmetric keys
+	secret       pkcs11.ObjectHandle // HMAC and SYMMETRIC_DEFAULT keys
+	allowedMechs []uint
+}
+
+// everyEnv is a dev KMS of this test's own holding everyKeys, an aws backend
+// straight at it as the independent party (VerifyMac, Decrypt), and the
+// module loaded with one token over all of them.
+type everyEnv struct {
+	p      *pkcs11.Ctx
+	sh     pkcs11.SessionHandle
+	slot   uint
+	oracle *aws.Backend
+	keys   []*everyKey
+}
+
+func startEveryEnv(t *testing.T) *everyEnv {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := devkms.Start(ctx, devkms.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	proxy := startCountingProxy(srv.URL())
+	t.Cleanup(proxy.Close)
+	oracle, err := aws.New(ctx, aws.Options{Region: devkms.DefaultRegion, Endpoint: srv.URL(), Anonymous: true, CallTimeout: 30 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = oracle.Close() })
+	e := &everyEnv{oracle: oracle}
+	for _, k := range everyKeys {
+		label := fmt.Sprintf("every-%s-%s", k.spec, k.usage)
+		info, err := oracle.CreateKey(ctx, k.spec, k.usage, "alias/"+label, "", nil)
+		require.NoError(t, err, "CreateKey %s", label)
+		e.keys = append(e.keys, &everyKey{info: info, label: label})
+	}
+	e.p = initializedWith(t, configYAML(fmt.Sprintf("  - label: every\n    region: %s\n    endpoint: %q\n    anonymous: true\n", devkms.DefaultRegion, proxy.URL)))
+	e.slot = slotByLabel(t, e.p, "every")
+	e.sh = openSession(t, e.p, e.slot, ck.CKF_SERIAL_SESSION|ck.CKF_RW_SESSION)
+	for _, k := range e.keys {
+		e.findObjects(t, k)
+	}
+	return e
+}
+
+// findObjects finds a key's objects by label and reads the mechanisms its
+// private or secret key allows (CKA_ALLOWED_MECHANISMS, PKCS#11 3.0 §4.7).
+func (e *everyEnv) findObjects(t *testing.T, k *everyKey) {
+	t.Helper()
+	of := func(class uint) []pkcs11.ObjectHandle {
+		return findAll(t, e.p, e.sh, []*pkcs11.Attribute{pkcs11.NewAttribute(ck.CKA_CLASS, class), pkcs11.NewAttribute(ck.CKA_LABEL, k.label)})
+	}
+	var holder pkcs11.ObjectHandle
+	if s := of(ck.CKO_SECRET_KEY); len(s) == 1 {
+		k.secret, holder = s[0], s[0]
+	} else {
+		priv, pub := of(ck.CKO_PRIVATE_KEY), of(ck.CKO_PUBLIC_KEY)
+		require.Len(t, priv, 1, "private key %s", k.label)
+		require.Len(t, pub, 1, "public key %s", k.label)
+		k.priv, k.pub, holder = priv[0], pub[0], priv[0]
+	}
+	raw := attr(t, e.p, e.sh, holder, ck.CKA_ALLOWED_MECHANISMS)
+	require.Zero(t, len(raw)%8, "CKA_ALLOWED_MECHANISMS of %s", k.label)
+	for i := 0; i < len(raw); i += 8 {
+		k.allowedMechs = append(k.allowedMechs, uint(binary.NativeEndian.Uint64(raw[i:])))
+	}
+}
+
+// keysFor returns the environment's keys whose objects allow mech.
+func (e *everyEnv) keysFor(mech uint) []*everyKey {
+	var out []*everyKey
+	for _, k := range e.keys {
+		for _, m := range k.allowedMechs {
+			if m == mech {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	return out
+}
