@@ -19,6 +19,7 @@ $(LIB): $(GOSRC)
 		-ldflags '-s -w -extldflags "-Wl,--version-script=$(CURDIR)/$(BUILD)/libp11kms.map"' \
 		-o $(LIB) ./cgo
 	@rm -f $(BUILD)/libp11kms.h
+	cp cgo/include/p11kms_vendor.h $(BUILD)/p11kms_vendor.h
 
 $(CLI): $(GOSRC)
 	$(GO) build -trimpath -o $(CLI) ./cmd/p11kms

@@ -25,9 +25,14 @@ const maxEdDSAContext = 255
 // mechanisms.EdDSAParams); no C pointer reaches Go. A parameter that is not
 // exactly one C structure, a phFlag other than CK_TRUE/CK_FALSE, or a context
 // that is NULL with a length or longer than maxEdDSAContext, is
-// CKR_MECHANISM_PARAM_INVALID (Current Mechanisms 3.0 §2.3.14). Other
-// mechanisms, and CKM_EDDSA without a parameter, are copied as goMechanism does.
+// CKR_MECHANISM_PARAM_INVALID (Current Mechanisms 3.0 §2.3.14).
+// CKM_ML_DSA and CKM_ML_DSA_EXTERNAL_MU with a parameter are copied by
+// goMLDSAMechanism (mldsa.go). Other mechanisms, and CKM_EDDSA without a
+// parameter, are copied as goMechanism does.
 func goSignMechanism(p *C.CK_MECHANISM) (token.Mechanism, error) {
+	if p != nil && (p.mechanism == C.CKM_ML_DSA || p.mechanism == C.CKM_ML_DSA_EXTERNAL_MU) && p.pParameter != nil {
+		return goMLDSAMechanism(p) // CK_SIGN_ADDITIONAL_CONTEXT (mldsa.go)
+	}
 	if p == nil || p.mechanism != C.CKM_EDDSA || p.pParameter == nil {
 		return goMechanism(p)
 	}

@@ -20,6 +20,7 @@
 
 #include "pkcs11.h"
 #include "p11kms_v3t.h"
+#include "p11kms_vendor.h"
 
 /* The "extern" form of the 3.0 entry points. */
 #define CK_NEED_ARG_LIST 1

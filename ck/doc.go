@@ -5,7 +5,7 @@ package ck
 
 import "fmt"
 
-//go:generate go run ./internal/gen zconst.go ../cgo/include/oasis/pkcs11t.h ../cgo/include/p11kms_v3t.h
+//go:generate go run ./internal/gen zconst.go ../cgo/include/oasis/pkcs11t.h ../cgo/include/p11kms_v3t.h ../cgo/include/p11kms_vendor.h
 
 // UnavailableInformation is CK_UNAVAILABLE_INFORMATION (PKCS#11 2.40 §3.2): the
 // length reported for an attribute value that cannot be returned.

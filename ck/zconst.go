@@ -700,6 +700,7 @@ const (
 	CKM_EDDSA                            = 0x00001057
 	CKK_ML_DSA                           = 0x0000004A
 	CKA_PARAMETER_SET                    = 0x0000061D
+	CKA_SEED                             = 0x00000637
 	CKP_ML_DSA_44                        = 0x00000001
 	CKP_ML_DSA_65                        = 0x00000002
 	CKP_ML_DSA_87                        = 0x00000003
@@ -711,6 +712,11 @@ const (
 	CKH_DETERMINISTIC_REQUIRED           = 0x00000002
 	CKR_TOKEN_RESOURCE_EXCEEDED          = 0x00000201
 	CKR_OPERATION_CANCEL_FAILED          = 0x00000202
+	CKK_P11KMS_KMS                       = 0x804B4D53
+	CKM_P11KMS_KMS_BLOB                  = 0xCB4D5301
+	CKM_P11KMS_SM2DSA                    = 0xCB4D5302
+	CKM_P11KMS_SM3_SM2DSA                = 0xCB4D5303
+	CKM_P11KMS_SM2PKE                    = 0xCB4D5304
 )
 
 // rvNames maps each CKR_ value to its name.
@@ -1144,4 +1150,8 @@ var mechNames = map[uint]string{
 	CKM_ML_DSA_KEY_PAIR_GEN:            "CKM_ML_DSA_KEY_PAIR_GEN",
 	CKM_ML_DSA:                         "CKM_ML_DSA",
 	CKM_ML_DSA_EXTERNAL_MU:             "CKM_ML_DSA_EXTERNAL_MU",
+	CKM_P11KMS_KMS_BLOB:                "CKM_P11KMS_KMS_BLOB",
+	CKM_P11KMS_SM2DSA:                  "CKM_P11KMS_SM2DSA",
+	CKM_P11KMS_SM3_SM2DSA:              "CKM_P11KMS_SM3_SM2DSA",
+	CKM_P11KMS_SM2PKE:                  "CKM_P11KMS_SM2PKE",
 }

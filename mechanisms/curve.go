@@ -18,6 +18,7 @@ const (
 	CurveP384
 	CurveP521
 	CurveSecp256k1
+	CurveSM2 // sm2p256v1, for SM2DSA and SM2PKE only (sm2.go)
 )
 
 // curveInfo is one row of curveTable.
@@ -49,6 +50,9 @@ var curveTable = []curveInfo{
 	{CurveP521, "P-521", asn1.ObjectIdentifier{1, 3, 132, 0, 35}, 521, 66, kmsbackend.SpecECCNISTP521, kmsbackend.ECDSA_SHA_512, 64, elliptic.P521},
 	// secp256k1: SEC 2 v2 §2.4.1 (OID 1.3.132.0.10); AWS KMS key spec ECC_SECG_P256K1, algorithm ECDSA_SHA_256 only.
 	{CurveSecp256k1, "secp256k1", asn1.ObjectIdentifier{1, 3, 132, 0, 10}, 256, 32, kmsbackend.SpecECCSECGP256K1, kmsbackend.ECDSA_SHA_256, 32, nil},
+	// sm2p256v1: GM/T 0003.5-2012 recommended curve, OID 1.2.156.10197.1.301 (GM/T 0006); AWS KMS key spec SM2 (China Regions),
+	// algorithm SM2DSA over a 32-byte SM3 digest (not ECDSA: SM2 keys are KindSM2, see sm2.go).
+	{CurveSM2, "SM2", OIDSM2, 256, 32, kmsbackend.SpecSM2, kmsbackend.SM2DSA, 32, nil},
 }
 
 func (c Curve) info() (curveInfo, bool) {

@@ -124,7 +124,9 @@ func (p *Plan) verifyEd(msg, sig []byte) bool {
 // hashing mechanisms, and CKM_EDDSA (PKCS#11 Current Mechanisms 3.0 §2.3.14
 // lists it as multi-part; pure Ed25519 input is buffered, see NewHash).
 func (p *Plan) MultiPart() bool {
-	return p.Hash != 0 || p.scheme == schemeEdDSA
+	return p.Hash != 0 || p.scheme == schemeEdDSA ||
+		(p.scheme == schemeMLDSA && !p.verify) || // CKM_ML_DSA: multi-part signing, single-part verification (mldsa.go)
+		p.sm2ZA != nil // CKM_P11KMS_SM3_SM2DSA hashes (sm2.go)
 }
 
 // edBuffer is the "hash" of pure Ed25519's multi-part input: it keeps the

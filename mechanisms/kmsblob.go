@@ -17,7 +17,7 @@ import (
 // key: C_Encrypt returns the KMS ciphertext blob of AWS KMS Encrypt,
 // C_Decrypt takes such a blob to AWS KMS Decrypt. Its parameter is the
 // encryption context (ParseEncryptionContext). Single-part only.
-const CKM_P11KMS_KMS_BLOB = ck.CKM_VENDOR_DEFINED | 0x4B4D5301
+const CKM_P11KMS_KMS_BLOB = ck.CKM_P11KMS_KMS_BLOB // CKM_VENDOR_DEFINED | 0x4B4D5301 (cgo/include/p11kms_vendor.h)
 
 // CKK_P11KMS_KMS is the vendor-defined key type (PKCS#11 2.40 §4.7:
 // CKK_VENDOR_DEFINED plus a vendor's number; 0x4B4D53 is "KMS") of the
@@ -26,7 +26,7 @@ const CKM_P11KMS_KMS_BLOB = ck.CKM_VENDOR_DEFINED | 0x4B4D5301
 // output of any CKM_AES_* mechanism, so a client choosing CKM_AES_GCM by the
 // key type would only fail. Not CKK_GENERIC_SECRET: that promises HMAC and
 // derivation, which a KMS encryption key cannot do.
-const CKK_P11KMS_KMS = ck.CKK_VENDOR_DEFINED | 0x4B4D53
+const CKK_P11KMS_KMS = ck.CKK_P11KMS_KMS // CKK_VENDOR_DEFINED | 0x4B4D53 (cgo/include/p11kms_vendor.h)
 
 // KMSBlobKeyLen is the CKA_VALUE_LEN of a SYMMETRIC_DEFAULT key in bytes:
 // AES-256 (AWS KMS Developer Guide, "Key spec reference", SYMMETRIC_DEFAULT:

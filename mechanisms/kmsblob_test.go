@@ -121,3 +121,24 @@ func FuzzParseEncryptionContext(f *testing.F) {
 		require.Equal(t, c, again)
 	})
 }
+
+// TestVendorConstants: every vendor-defined constant is CKM_VENDOR_DEFINED
+// (or CKK_VENDOR_DEFINED) plus the project's number 0x4B4D53 ("KMS") and a
+// serial (PKCS#11 2.40 §2.1), as cgo/include/p11kms_vendor.h publishes them.
+func TestVendorConstants(t *testing.T) {
+	for _, r := range []struct {
+		name      string
+		got, want uint
+	}{
+		{"CKK_P11KMS_KMS", CKK_P11KMS_KMS, 0x80000000 | 0x4B4D53},
+		{"CKM_P11KMS_KMS_BLOB", CKM_P11KMS_KMS_BLOB, 0x80000000 | 0x4B4D5301},
+		{"CKM_P11KMS_SM2DSA", CKM_P11KMS_SM2DSA, 0x80000000 | 0x4B4D5302},
+		{"CKM_P11KMS_SM3_SM2DSA", CKM_P11KMS_SM3_SM2DSA, 0x80000000 | 0x4B4D5303},
+		{"CKM_P11KMS_SM2PKE", CKM_P11KMS_SM2PKE, 0x80000000 | 0x4B4D5304},
+	} {
+		assert.Equal(t, r.want, r.got, r.name)
+		if r.name[2] == 'M' {
+			assert.Equal(t, r.name, ck.MechName(r.got), "ck.MechName names the vendor mechanism")
+		}
+	}
+}

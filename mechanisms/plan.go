@@ -39,6 +39,9 @@ type Plan struct {
 	scheme  scheme
 	pub     *PublicKey
 	pssHash crypto.Hash // PSS: the parameters' hash (salt length = its size)
+	ml      *mldsaState // CKM_ML_DSA, CKM_ML_DSA_EXTERNAL_MU; nil otherwise (mldsa.go)
+	verify  bool        // set by NewVerifyPlan (CKM_ML_DSA verifies single-part only)
+	sm2ZA   []byte      // CKM_P11KMS_SM3_SM2DSA: ZA of the signer's ID and key; nil otherwise (sm2.go)
 	allowed []kmsbackend.SigningAlgorithm
 }
 
@@ -52,6 +55,9 @@ func NewSignPlan(mech uint, param []byte, key Key) (*Plan, error) {
 	p, err := newPlan(mech, param, key)
 	if err != nil {
 		return nil, err
+	}
+	if err := p.mldsaSignCheck(); err != nil {
+		return nil, err // a hedge variant KMS cannot honour (mldsa.go)
 	}
 	switch {
 	case p.Algorithm != kmsbackend.SignUnknown:
@@ -70,7 +76,12 @@ func NewSignPlan(mech uint, param []byte, key Key) (*Plan, error) {
 // (PKCS#11 2.40 §5.13), with NewSignPlan's rules except the key's algorithm
 // list: verification is local.
 func NewVerifyPlan(mech uint, param []byte, key Key) (*Plan, error) {
-	return newPlan(mech, param, key)
+	p, err := newPlan(mech, param, key)
+	if err != nil {
+		return nil, err
+	}
+	p.verify = true
+	return p, nil
 }
 
 func newPlan(mech uint, param []byte, key Key) (*Plan, error) {
@@ -91,6 +102,12 @@ func newPlan(mech uint, param []byte, key Key) (*Plan, error) {
 	p := &Plan{Mechanism: mech, MessageType: kmsbackend.MessageDigest, Hash: row.hash, scheme: row.scheme, pub: pub, allowed: key.Algorithms}
 	if row.scheme == schemeEdDSA {
 		return p, p.setEdDSA(param) // Ed25519: 256-bit keys only (eddsa.go)
+	}
+	if row.scheme == schemeMLDSA || row.scheme == schemeMuDSA {
+		return p, p.setMLDSA(row, param, key.Spec) // ML-DSA-44/65/87 (mldsa.go)
+	}
+	if row.scheme == schemeSM2 {
+		return p, p.setSM2(param) // SM2DSA: the one SM2 curve (sm2.go)
 	}
 	bits := uint(pub.ModulusBits())
 	if pub.Kind == KindEC {
@@ -153,6 +170,12 @@ func (p *Plan) NewHash() hash.Hash {
 	if p.Hash == 0 {
 		if p.scheme == schemeEdDSA {
 			return &edBuffer{} // pure Ed25519: the message itself (eddsa.go)
+		}
+		if p.scheme == schemeMLDSA {
+			return p.newMLDSAStream() // buffered, then streamed into mu (mldsa_stream.go)
+		}
+		if p.scheme == schemeSM2 {
+			return p.sm2Hash() // SM3 seeded with ZA; nil for the raw CKM_P11KMS_SM2DSA (sm2.go)
 		}
 		return nil
 	}

@@ -29,6 +29,8 @@ const (
 	KindRSA
 	KindEC
 	KindEdwards // Ed25519 (eddsa.go)
+	KindMLDSA   // ML-DSA-44/65/87 (mldsa_key.go)
+	KindSM2     // SM2 on sm2p256v1: CKK_EC objects, SM2DSA/SM2PKE only (sm2.go)
 )
 
 // String returns "RSA", "EC" or "unknown".
@@ -40,6 +42,10 @@ func (k KeyKind) String() string {
 		return "EC"
 	case KindEdwards:
 		return "EdDSA"
+	case KindMLDSA:
+		return "ML-DSA"
+	case KindSM2:
+		return "SM2"
 	}
 	return "unknown"
 }
@@ -51,11 +57,14 @@ type PublicKey struct {
 	Kind KeyKind
 	// RSA is set for KindRSA.
 	RSA *rsa.PublicKey
-	// Curve, X, Y are set for KindEC.
+	// Curve, X, Y are set for KindEC and KindSM2.
 	Curve Curve
 	X, Y  *big.Int
 	// Ed25519 is set for KindEdwards.
 	Ed25519 ed25519.PublicKey
+	// MLDSA (the FIPS 204 encoded public key) and MLDSASet are set for KindMLDSA (mldsa_key.go).
+	MLDSA    []byte
+	MLDSASet MLDSASet
 	// SPKI is the DER SubjectPublicKeyInfo (CKA_PUBLIC_KEY_INFO).
 	SPKI []byte
 }
@@ -69,7 +78,7 @@ type spkiASN1 struct {
 	PublicKey asn1.BitString
 }
 
-// ParsePublicKey parses a DER SubjectPublicKeyInfo for RSA, P-256, P-384, P-521, secp256k1 or Ed25519.
+// ParsePublicKey parses a DER SubjectPublicKeyInfo for RSA, P-256, P-384, P-521, secp256k1, Ed25519, SM2 or ML-DSA.
 // Errors are plain (not ck.Error): the caller decides the CK_RV.
 func ParsePublicKey(spki []byte) (*PublicKey, error) {
 	var s spkiASN1
@@ -80,10 +89,18 @@ func ParsePublicKey(spki []byte) (*PublicKey, error) {
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("parse public key: %d trailing bytes after SubjectPublicKeyInfo", len(rest))
 	}
+	if set := mldsaSetFromOID(s.Algorithm.Algorithm); set != MLDSANone {
+		return parseMLDSA(set, s, spki) // RFC 9881 (mldsa_key.go)
+	}
 	if s.Algorithm.Algorithm.Equal(oidECPublicKey) {
 		var oid asn1.ObjectIdentifier
-		if rest, err := asn1.Unmarshal(s.Algorithm.Parameters.FullBytes, &oid); err == nil && len(rest) == 0 && curveFromOID(oid) == CurveSecp256k1 {
-			return parseSecp256k1(s.PublicKey, spki)
+		if rest, err := asn1.Unmarshal(s.Algorithm.Parameters.FullBytes, &oid); err == nil && len(rest) == 0 {
+			switch curveFromOID(oid) {
+			case CurveSecp256k1:
+				return parseSecp256k1(s.PublicKey, spki)
+			case CurveSM2:
+				return parseSM2(s.PublicKey, spki) // sm2.go
+			}
 		}
 	}
 	pub, err := x509.ParsePKIXPublicKey(spki)
@@ -146,9 +163,9 @@ func fromPoint(c Curve, point, spki []byte) *PublicKey {
 }
 
 // Point returns the uncompressed point 04||X||Y, each coordinate padded to
-// the field length (equal to the order length on every curve here); nil if k is not EC.
+// the field length (equal to the order length on every curve here); nil if k is not EC or SM2.
 func (k *PublicKey) Point() []byte {
-	if k == nil || k.Kind != KindEC {
+	if k == nil || (k.Kind != KindEC && k.Kind != KindSM2) {
 		return nil
 	}
 	n := k.Curve.OrderLen()
@@ -165,7 +182,7 @@ func (k *PublicKey) Point() []byte {
 
 // ECPoint returns CKA_EC_POINT: the DER OCTET STRING around the uncompressed
 // point 04||X||Y (PKCS#11 Current Mechanisms 2.40 §2.3.3), long-form length
-// when needed (P-521: 04 81 85 04 ...); nil if k is not EC.
+// when needed (P-521: 04 81 85 04 ...); nil if k is not EC or SM2.
 func (k *PublicKey) ECPoint() []byte {
 	p := k.Point()
 	if p == nil {

@@ -62,6 +62,10 @@ func (p *Plan) Request(input []byte) (SignRequest, error) {
 		return SignRequest{p.Algorithm, p.MessageType, bytes.Clone(input)}, nil
 	case schemeEdDSA:
 		return p.edRequest(input)
+	case schemeMLDSA, schemeMuDSA:
+		return p.mldsaRequest(input) // mldsa.go
+	case schemeSM2:
+		return p.sm2Request(input) // sm2.go
 	}
 	digest, err := AdjustDigest(input, p.pub.Curve)
 	if err != nil {
@@ -75,6 +79,12 @@ func (p *Plan) Request(input []byte) (SignRequest, error) {
 func (p *Plan) RequestFromHash(sum []byte) (SignRequest, error) {
 	if p.scheme == schemeEdDSA && p.Hash == 0 {
 		return p.edRequest(sum) // pure Ed25519: sum is the buffered message
+	}
+	if p.ml != nil {
+		return p.mldsaRequestFromSum(sum) // tagged message or mu (mldsa_stream.go)
+	}
+	if p.scheme == schemeSM2 {
+		return p.sm2RequestFromSum(sum) // sum is e = SM3(ZA||M) (sm2.go)
 	}
 	if p.Hash == 0 || len(sum) != p.Hash.Size() {
 		return SignRequest{}, ck.Errorf(ck.CKR_FUNCTION_FAILED, "%s: a %d-byte hash sum does not fit this mechanism", ck.MechName(p.Mechanism), len(sum))
@@ -95,7 +105,7 @@ func (p *Plan) RequestFromHash(sum []byte) (SignRequest, error) {
 // 2c, §8.2.1 step 2c); anything else is refused, not padded. A malformed KMS
 // signature is CKR_FUNCTION_FAILED.
 func (p *Plan) Output(kmsSig []byte) ([]byte, error) {
-	if p.scheme == schemeECDSA {
+	if p.scheme == schemeECDSA || p.scheme == schemeSM2 { // SM2DSA: the same DER SEQUENCE {r, s} (GM/T 0009)
 		raw, err := DERToRaw(kmsSig, p.pub.Curve.OrderLen())
 		if err != nil {
 			return nil, ck.Errorf(ck.CKR_FUNCTION_FAILED, "KMS returned a malformed %s signature: %w", p.Algorithm, err)
@@ -113,6 +123,9 @@ func (p *Plan) Output(kmsSig []byte) ([]byte, error) {
 // caller (a misbehaving backend, or one whose PSS salt differs from the hash
 // length). A signature that does not verify is CKR_FUNCTION_FAILED.
 func (p *Plan) OutputVerified(req SignRequest, kmsSig []byte) ([]byte, error) {
+	if p.ml != nil {
+		return p.mldsaOutputVerified(req, kmsSig) // over the message (RAW) or mu (EXTERNAL_MU) (mldsa.go)
+	}
 	sig, err := p.Output(kmsSig)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,9 @@ const (
 	schemePSS                     // RSASSA-PSS
 	schemeECDSA                   // ECDSA
 	schemeEdDSA                   // EdDSA (eddsa.go)
+	schemeMLDSA                   // pure ML-DSA of the message (mldsa.go)
+	schemeMuDSA                   // ML-DSA of a caller-computed mu (mldsa.go)
+	schemeSM2                     // SM2DSA (sm2.go)
 )
 
 // Flags of the CK_MECHANISM_INFO rows (PKCS#11 2.40 §3.7 CK_MECHANISM_INFO).
@@ -74,15 +77,26 @@ var mechTable = []mechRow{
 	{ck.CKM_ECDSA_SHA512, KindEC, schemeECDSA, crypto.SHA512, ecSignFlags, ecMinBits, ecMaxBits},
 	// Current Mechanisms 3.0 §2.3.14 EdDSA, Ed25519 only -> AWS KMS ED25519_SHA_512 (RAW), ED25519_PH_SHA_512 with phFlag (eddsa.go).
 	{ck.CKM_EDDSA, KindEdwards, schemeEdDSA, 0, ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW, 256, 256},
+	// Vendor (no PKCS#11 SM2 mechanism): input e = SM3(ZA||M), 32 bytes -> AWS KMS SM2DSA, MessageType DIGEST (sm2.go).
+	{CKM_P11KMS_SM2DSA, KindSM2, schemeSM2, 0, ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW, 256, 256},
+	// Vendor: input the message; e = SM3(ZA||M) locally, ZA of the parameter's ID -> AWS KMS SM2DSA, DIGEST (sm2.go).
+	{CKM_P11KMS_SM3_SM2DSA, KindSM2, schemeSM2, 0, ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW, 256, 256},
+	// PKCS#11 3.2 ml_dsa.md "ML-DSA Signature" (FIPS 204 Alg. 2/3) -> AWS KMS ML_DSA_SHAKE_256: RAW for 1..4096 bytes
+	// without context, else EXTERNAL_MU over mu computed locally (mldsa.go). Sizes: public key bytes, over the token's keys.
+	{ck.CKM_ML_DSA, KindMLDSA, schemeMLDSA, 0, ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW, 1312, 2592},
+	// PKCS#11 3.3 draft (0x403C) "ExternalMu-ML-DSA": input the 64-byte mu -> AWS KMS ML_DSA_SHAKE_256 EXTERNAL_MU (mldsa.go).
+	{ck.CKM_ML_DSA_EXTERNAL_MU, KindMLDSA, schemeMuDSA, 0, ck.CKF_SIGN | ck.CKF_VERIFY | ck.CKF_HW, 1312, 2592},
 	// Not offered: CKM_ECDSA_SHA1/SHA224, CKM_SHA1/SHA224_RSA_PKCS[_PSS] — AWS KMS has no SHA-1/SHA-224 signing.
 }
 
-// cryptTable lists the encryption mechanisms, offered for RSA keys whose KMS
-// KeyUsage is ENCRYPT_DECRYPT (scheme unused).
+// cryptTable lists the encryption mechanisms, offered for RSA and SM2 keys
+// whose KMS KeyUsage is ENCRYPT_DECRYPT (scheme unused).
 var cryptTable = []mechRow{
 	// Current Mechanisms 2.40 §2.1.8 PKCS #1 RSA OAEP, single-part; decrypt -> AWS KMS
 	// RSAES_OAEP_SHA_1/SHA_256 by the parameters' hash (oaepTable); encrypt locally.
 	{ck.CKM_RSA_PKCS_OAEP, KindRSA, 0, 0, rsaCryptFlags, rsaMinBits, rsaMaxBits},
+	// Vendor: SM2PKE (GM/T 0003.4-2012), GM/T 0009 ASN.1 ciphertext; decrypt -> AWS KMS SM2PKE; encrypt locally (sm2pke.go).
+	{CKM_P11KMS_SM2PKE, KindSM2, 0, 0, ck.CKF_ENCRYPT | ck.CKF_DECRYPT | ck.CKF_HW, 256, 256},
 	// Not offered: CKM_RSA_PKCS and CKM_RSA_X_509 decryption — AWS KMS decrypts RSA with OAEP only.
 }
 
@@ -139,6 +153,10 @@ func specKind(spec kmsbackend.KeySpec) KeyKind {
 		return KindRSA
 	case kmsbackend.SpecECCNISTEdwards25519:
 		return KindEdwards
+	case kmsbackend.SpecMLDSA44, kmsbackend.SpecMLDSA65, kmsbackend.SpecMLDSA87:
+		return KindMLDSA
+	case kmsbackend.SpecSM2:
+		return KindSM2 // before the curve test: SM2 is in curveTable, but not an ECDSA key
 	}
 	if CurveFromSpec(spec) != CurveNone {
 		return KindEC
@@ -147,8 +165,9 @@ func specKind(spec kmsbackend.KeySpec) KeyKind {
 }
 
 // MechanismsFor returns, in table order, the mechanisms a key of this spec
-// and usage supports: the signing mechanisms for SIGN_VERIFY RSA and ECC keys,
-// CKM_RSA_PKCS_OAEP for ENCRYPT_DECRYPT RSA keys, the one CKM_SHA*_HMAC of
+// and usage supports: the signing mechanisms for SIGN_VERIFY RSA, ECC, SM2 and
+// ML-DSA keys, CKM_RSA_PKCS_OAEP for ENCRYPT_DECRYPT RSA keys, CKM_P11KMS_SM2PKE for
+// ENCRYPT_DECRYPT SM2 keys, the one CKM_SHA*_HMAC of
 // its spec for a GENERATE_VERIFY_MAC HMAC key; nil for anything else.
 func MechanismsFor(spec kmsbackend.KeySpec, usage kmsbackend.KeyUsage) []uint {
 	if macs := macMechanismsFor(spec, usage); macs != nil {
@@ -156,6 +175,9 @@ func MechanismsFor(spec kmsbackend.KeySpec, usage kmsbackend.KeyUsage) []uint {
 	}
 	if blob := kmsBlobMechanismsFor(spec, usage); blob != nil {
 		return blob // SYMMETRIC_DEFAULT keys: CKM_P11KMS_KMS_BLOB (kmsblob.go)
+	}
+	if agree := ecdhMechanismsFor(spec, usage); agree != nil {
+		return agree // KEY_AGREEMENT keys: CKM_ECDH1_DERIVE (ecdh.go)
 	}
 	kind := specKind(spec)
 	table := mechTable
@@ -189,6 +211,9 @@ func Info(mech uint, specs []kmsbackend.KeySpec) (minBits, maxBits, flags uint, 
 	if !found {
 		return 0, 0, 0, false
 	}
+	if r.kind == KindMLDSA {
+		return mldsaInfo(r, specs) // public key bytes over the token's ML-DSA keys (mldsa.go)
+	}
 	for _, s := range specs {
 		if specKind(s) == r.kind {
 			return r.minBits, r.maxBits, r.flags, true
@@ -205,7 +230,8 @@ type KeyUse struct {
 
 // InfoFor is Info for a token whose keys have the given specs and usages
 // (PKCS#11 2.40 §5.5 C_GetMechanismInfo): digests are always offered (no key
-// needed); CKM_RSA_PKCS_OAEP when an ENCRYPT_DECRYPT RSA key is present;
+// needed); CKM_RSA_PKCS_OAEP (CKM_P11KMS_SM2PKE) when an ENCRYPT_DECRYPT RSA
+// (SM2) key is present;
 // any other mechanism as Info answers over the keys that are not ENCRYPT_DECRYPT.
 func InfoFor(mech uint, keys []KeyUse) (minBits, maxBits, flags uint, ok bool) {
 	if minBits, maxBits, flags, ok = digestInfo(mech); ok {
@@ -214,14 +240,17 @@ func InfoFor(mech uint, keys []KeyUse) (minBits, maxBits, flags uint, ok bool) {
 	if mech == CKM_P11KMS_KMS_BLOB {
 		return kmsBlobInfo(keys) // SYMMETRIC_DEFAULT keys (kmsblob.go)
 	}
+	if mech == ck.CKM_ECDH1_DERIVE {
+		return ecdhInfo(keys) // KEY_AGREEMENT keys (ecdh.go)
+	}
 	var specs []kmsbackend.KeySpec
 	r, crypt := lookupCrypt(mech)
 	for _, k := range keys {
 		switch {
 		case crypt && k.Usage == kmsbackend.UsageEncryptDecrypt && specKind(k.Spec) == r.kind:
 			return r.minBits, r.maxBits, r.flags, true
-		case k.Usage != kmsbackend.UsageEncryptDecrypt:
-			specs = append(specs, k.Spec)
+		case k.Usage != kmsbackend.UsageEncryptDecrypt && k.Usage != kmsbackend.UsageKeyAgreement:
+			specs = append(specs, k.Spec) // KEY_AGREEMENT keys neither sign nor verify
 		}
 	}
 	if crypt {
@@ -231,12 +260,14 @@ func InfoFor(mech uint, keys []KeyUse) (minBits, maxBits, flags uint, ok bool) {
 }
 
 // AllMechanisms returns every mechanism the module offers: the signing
-// mechanisms, the encryption mechanisms and the digests, each in table order.
+// mechanisms, the encryption mechanisms, the KMS-blob and ECDH derive
+// mechanisms and the digests, each in table order.
 func AllMechanisms() []uint {
 	out := AllSignMechanisms()
 	for _, r := range cryptTable {
 		out = append(out, r.mech)
 	}
+	out = append(out, CKM_P11KMS_KMS_BLOB, ck.CKM_ECDH1_DERIVE) // kmsblob.go, ecdh.go
 	return append(out, DigestMechanisms()...)
 }
 

@@ -32,7 +32,7 @@ func TestMechanismsFor(t *testing.T) {
 		{"RSA encrypt key gets RSA-OAEP only", kmsbackend.SpecRSA2048, kmsbackend.UsageEncryptDecrypt, []uint{ck.CKM_RSA_PKCS_OAEP}},
 		{"RSA-4096 encrypt key gets RSA-OAEP only", kmsbackend.SpecRSA4096, kmsbackend.UsageEncryptDecrypt, []uint{ck.CKM_RSA_PKCS_OAEP}},
 		{"P-256 encrypt key gets none (KMS has no EC encryption)", kmsbackend.SpecECCNISTP256, kmsbackend.UsageEncryptDecrypt, nil},
-		{"P-256 key-agreement key gets none", kmsbackend.SpecECCNISTP256, kmsbackend.UsageKeyAgreement, nil},
+		{"P-256 key-agreement key gets ECDH1 derive", kmsbackend.SpecECCNISTP256, kmsbackend.UsageKeyAgreement, []uint{ck.CKM_ECDH1_DERIVE}},
 		{"Ed25519 sign key gets EdDSA", kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify, []uint{ck.CKM_EDDSA}},
 		{"HMAC-256 MAC key gets CKM_SHA256_HMAC only", kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac, []uint{ck.CKM_SHA256_HMAC}},
 		{"symmetric key gets CKM_P11KMS_KMS_BLOB", kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt, []uint{CKM_P11KMS_KMS_BLOB}},
@@ -82,7 +82,7 @@ func TestInfo(t *testing.T) {
 
 func TestAllSignMechanismsIsRSAThenECThenHMAC(t *testing.T) {
 	want := append(append([]uint{}, wantRSAMechs...), wantECMechs...)
-	want = append(want, ck.CKM_EDDSA, ck.CKM_SHA224_HMAC, ck.CKM_SHA256_HMAC, ck.CKM_SHA384_HMAC, ck.CKM_SHA512_HMAC)
+	want = append(want, ck.CKM_EDDSA, CKM_P11KMS_SM2DSA, CKM_P11KMS_SM3_SM2DSA, ck.CKM_ML_DSA, ck.CKM_ML_DSA_EXTERNAL_MU, ck.CKM_SHA224_HMAC, ck.CKM_SHA256_HMAC, ck.CKM_SHA384_HMAC, ck.CKM_SHA512_HMAC)
 	assert.Equal(t, want, AllSignMechanisms())
 }
 
@@ -121,7 +121,7 @@ func TestInfoForKeyUses(t *testing.T) {
 	}
 }
 
-func TestAllMechanismsIsSignThenOAEPThenDigests(t *testing.T) {
-	want := append(AllSignMechanisms(), ck.CKM_RSA_PKCS_OAEP, ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512)
+func TestAllMechanismsIsSignThenCryptThenDeriveThenDigests(t *testing.T) {
+	want := append(AllSignMechanisms(), ck.CKM_RSA_PKCS_OAEP, CKM_P11KMS_SM2PKE, CKM_P11KMS_KMS_BLOB, ck.CKM_ECDH1_DERIVE, ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512)
 	assert.Equal(t, want, AllMechanisms())
 }

@@ -48,6 +48,10 @@ func (p *Plan) Verify(input, sig []byte) error {
 			return ck.Errorf(ck.CKR_DATA_LEN_RANGE, "CKM_EDDSA input is %d bytes; at most %d", len(input), MaxEdDSAMessage)
 		}
 		return p.verifyHashed(0, input, sig)
+	case schemeMLDSA, schemeMuDSA:
+		return p.mldsaVerify(input, sig) // mldsa.go
+	case schemeSM2:
+		return p.sm2Verify(input, sig) // sm2.go
 	}
 	if len(input) == 0 {
 		return ck.Errorf(ck.CKR_DATA_LEN_RANGE, "CKM_ECDSA input is empty")
@@ -58,6 +62,9 @@ func (p *Plan) Verify(input, sig []byte) error {
 // VerifyDigest checks sig for multi-part verification (C_VerifyFinal): digest
 // is the sum of NewHash. For a raw mechanism it is Verify(digest, sig).
 func (p *Plan) VerifyDigest(digest, sig []byte) error {
+	if p.scheme == schemeSM2 {
+		return p.sm2VerifySum(digest, sig) // digest is e = SM3(ZA||M) (sm2.go)
+	}
 	if p.Hash == 0 { // raw mechanisms; pure Ed25519's buffered message
 
 		return p.Verify(digest, sig)
@@ -85,6 +92,8 @@ func (p *Plan) verifyHashed(h crypto.Hash, digest, sig []byte) error {
 		ok = verifyECDSA(p.pub, digest, sig)
 	case schemeEdDSA:
 		ok = p.verifyEd(digest, sig)
+	case schemeSM2:
+		ok = p.verifySM2(digest, sig) // sm2.go
 	}
 	if !ok {
 		return ck.Errorf(ck.CKR_SIGNATURE_INVALID, "%s: %w", ck.MechName(p.Mechanism), errBadSignature)

@@ -10,9 +10,9 @@ import (
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
-// errUnsupportedKey is wrapped by newKeyObjects for a key whose kind the token
-// does not expose yet (SM2, ML-DSA): the caller
-// logs it and skips the key.
+// errUnsupportedKey is wrapped by newKeyObjects for a key the token does not
+// expose (a spec missing from keySpecObjects, or a usage without mechanisms):
+// the caller logs it and skips the key.
 var errUnsupportedKey = errors.New("key spec not exposed as PKCS#11 objects")
 
 // keySpecObject is how one KMS key spec appears in PKCS#11.
@@ -42,6 +42,13 @@ var keySpecObjects = map[kmsbackend.KeySpec]keySpecObject{
 	kmsbackend.SpecECCSECGP256K1: {ck.CKK_EC, ck.CKM_EC_KEY_PAIR_GEN, mechanisms.KindEC, mechanisms.CurveSecp256k1},
 	// PKCS#11 3.0 Current Mechanisms §2.3.5 (CKK_EC_EDWARDS), §2.3.8 (CKM_EC_EDWARDS_KEY_PAIR_GEN); AWS KMS ECC_NIST_EDWARDS25519 (attrs_edwards.go).
 	kmsbackend.SpecECCNISTEdwards25519: {ck.CKK_EC_EDWARDS, ck.CKM_EC_EDWARDS_KEY_PAIR_GEN, mechanisms.KindEdwards, mechanisms.CurveNone},
+	// PKCS#11 3.2 ml_dsa.md (CKK_ML_DSA, CKM_ML_DSA_KEY_PAIR_GEN); AWS KMS ML_DSA_44, ML_DSA_65, ML_DSA_87 (attrs_mldsa.go).
+	kmsbackend.SpecMLDSA44: {ck.CKK_ML_DSA, ck.CKM_ML_DSA_KEY_PAIR_GEN, mechanisms.KindMLDSA, mechanisms.CurveNone},
+	kmsbackend.SpecMLDSA65: {ck.CKK_ML_DSA, ck.CKM_ML_DSA_KEY_PAIR_GEN, mechanisms.KindMLDSA, mechanisms.CurveNone},
+	kmsbackend.SpecMLDSA87: {ck.CKK_ML_DSA, ck.CKM_ML_DSA_KEY_PAIR_GEN, mechanisms.KindMLDSA, mechanisms.CurveNone},
+	// PKCS#11 2.40 Current Mechanisms §2.3.3 (CKK_EC, CKA_EC_PARAMS the curve OID 1.2.156.10197.1.301), §2.3.5; AWS KMS SM2
+	// (China Regions): SM2DSA / SM2PKE through the vendor mechanisms of mechanisms/sm2.go, no ECDSA.
+	kmsbackend.SpecSM2: {ck.CKK_EC, ck.CKM_EC_KEY_PAIR_GEN, mechanisms.KindSM2, mechanisms.CurveSM2},
 }
 
 // localOrigins lists the KeyMetadata.Origin values whose key material KMS
@@ -75,11 +82,15 @@ func newKeyObjects(k *kmsbackend.KeyInfo, pub *mechanisms.PublicKey, private boo
 	if !ok {
 		return nil, nil, fmt.Errorf("key %s: spec %s: %w", k.ARN, k.Spec, errUnsupportedKey)
 	}
-	if k.Usage == kmsbackend.UsageGenerateVerifyMac {
+	if k.Usage == kmsbackend.UsageGenerateVerifyMac ||
+		(k.Usage == kmsbackend.UsageKeyAgreement && len(mechanisms.MechanismsFor(k.Spec, k.Usage)) == 0) {
 		return nil, nil, fmt.Errorf("key %s: usage %s: %w", k.ARN, k.Usage, errUnsupportedKey)
 	}
 	if err := checkPublicKey(so, pub); err != nil {
 		return nil, nil, fmt.Errorf("key %s: spec %s: %w", k.ARN, k.Spec, err)
+	}
+	if err := checkMLDSASet(k.Spec, pub); err != nil {
+		return nil, nil, fmt.Errorf("key %s: spec %s: %w", k.ARN, k.Spec, err) // attrs_mldsa.go
 	}
 	priv = &object{class: ck.CKO_PRIVATE_KEY, keyARN: k.ARN, private: private,
 		attrs: keyCommonAttrs(k, so, pub), sensitive: map[uint]bool{}}
@@ -98,9 +109,9 @@ func checkPublicKey(so keySpecObject, pub *mechanisms.PublicKey) error {
 		return fmt.Errorf("public key family %s does not match the spec (want %s)", pub.Kind, so.kind)
 	case pub.Kind == mechanisms.KindRSA && pub.RSA == nil:
 		return errors.New("RSA public key without modulus")
-	case pub.Kind == mechanisms.KindEC && pub.Curve != so.curve:
+	case (pub.Kind == mechanisms.KindEC || pub.Kind == mechanisms.KindSM2) && pub.Curve != so.curve:
 		return fmt.Errorf("public key curve %s does not match the spec (want %s)", pub.Curve, so.curve)
-	case pub.Kind == mechanisms.KindEC && (pub.ECPoint() == nil || pub.Curve.ECParams() == nil):
+	case (pub.Kind == mechanisms.KindEC || pub.Kind == mechanisms.KindSM2) && (pub.ECPoint() == nil || pub.Curve.ECParams() == nil):
 		return errors.New("EC public key without a valid point")
 	case pub.Kind == mechanisms.KindEdwards && pub.EdPoint() == nil:
 		return errors.New("Ed25519 public key without a valid point")
@@ -155,6 +166,7 @@ func addPrivateKeyAttrs(o *object, k *kmsbackend.KeyInfo) {
 	o.attrs[ck.CKA_NEVER_EXTRACTABLE] = encodeBool(local)
 	o.attrs[ck.CKA_DECRYPT] = encodeBool(k.Usage == kmsbackend.UsageEncryptDecrypt)
 	o.attrs[ck.CKA_SIGN] = encodeBool(k.Usage == kmsbackend.UsageSignVerify)
+	o.attrs[ck.CKA_DERIVE] = encodeBool(k.Usage == kmsbackend.UsageKeyAgreement) // CKM_ECDH1_DERIVE (derive.go)
 	o.attrs[ck.CKA_SIGN_RECOVER] = encodeBool(false)
 	o.attrs[ck.CKA_UNWRAP] = encodeBool(false)
 	o.attrs[ck.CKA_WRAP_WITH_TRUSTED] = encodeBool(false)
@@ -193,6 +205,10 @@ func addKeyMaterialAttrs(priv, pubo *object, pub *mechanisms.PublicKey) {
 	}
 	if pub.Kind == mechanisms.KindEdwards {
 		addEdwardsAttrs(priv, pubo, pub) // attrs_edwards.go
+		return
+	}
+	if pub.Kind == mechanisms.KindMLDSA {
+		addMLDSAAttrs(priv, pubo, pub) // attrs_mldsa.go
 		return
 	}
 	for _, o := range []*object{priv, pubo} {

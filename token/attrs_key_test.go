@@ -153,6 +153,7 @@ func objMustBuild(t *testing.T, k objTestKey, info *kmsbackend.KeyInfo, private 
 // objWant is what a row expects beyond the key material.
 type objWant struct {
 	local, sign, decrypt, private bool
+	derive                        bool // KEY_AGREEMENT: the private key has CKA_DERIVE (derive.go)
 	end                           []byte
 }
 
@@ -192,7 +193,7 @@ func objWantAttrs(k objTestKey, info *kmsbackend.KeyInfo, class uint, w objWant)
 		for t, v := range map[uint]bool{ck.CKA_PRIVATE: w.private, ck.CKA_SENSITIVE: true,
 			ck.CKA_ALWAYS_SENSITIVE: w.local, ck.CKA_EXTRACTABLE: false, ck.CKA_NEVER_EXTRACTABLE: w.local,
 			ck.CKA_DECRYPT: w.decrypt, ck.CKA_SIGN: w.sign, ck.CKA_SIGN_RECOVER: false, ck.CKA_UNWRAP: false,
-			ck.CKA_WRAP_WITH_TRUSTED: false, ck.CKA_ALWAYS_AUTHENTICATE: false} {
+			ck.CKA_WRAP_WITH_TRUSTED: false, ck.CKA_ALWAYS_AUTHENTICATE: false, ck.CKA_DERIVE: w.derive} {
 			a[t] = b(v)
 		}
 	} else {
@@ -255,10 +256,10 @@ func TestObjectKeyAttributes(t *testing.T) {
 		for _, r := range rows {
 			all = append(all, keyRow{r, k})
 		}
-		if k.ec {
-			all = append(all, keyRow{row{"key agreement key neither signs nor decrypts", "AWS_KMS", kmsbackend.UsageKeyAgreement,
-				kmsbackend.StateEnabled, time.Time{}, objWant{local: true, private: true, end: []byte{}}}, k})
-		} else {
+		if k.ec && k.spec != kmsbackend.SpecECCSECGP256K1 { // KMS has no secp256k1 KEY_AGREEMENT (attrs_derive_test.go)
+			all = append(all, keyRow{row{"key agreement key derives, neither signs nor decrypts", "AWS_KMS", kmsbackend.UsageKeyAgreement,
+				kmsbackend.StateEnabled, time.Time{}, objWant{local: true, private: true, derive: true, end: []byte{}}}, k})
+		} else if !k.ec {
 			all = append(all, keyRow{row{"encryption key decrypts and encrypts, does not sign", "AWS_KMS", kmsbackend.UsageEncryptDecrypt,
 				kmsbackend.StateEnabled, time.Time{}, objWant{local: true, decrypt: true, private: true, end: []byte{}}}, k})
 		}

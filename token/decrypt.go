@@ -18,6 +18,8 @@ type decryptOp struct {
 	cache *plaintextCache
 	// blob is set instead of plan for CKM_P11KMS_KMS_BLOB (kmsblob.go).
 	blob *blobOp
+	// sm2 is set instead of plan for CKM_P11KMS_SM2PKE (sm2pke.go).
+	sm2 *sm2pkeOp
 }
 
 // plaintextCache holds the result of a KMS Decrypt whose plaintext did not fit
@@ -67,6 +69,13 @@ func (m *Module) DecryptInit(sh uint, mech Mechanism, kh uint) error {
 			}
 			return err
 		}
+		if mech.Type == mechanisms.CKM_P11KMS_SM2PKE { // SM2 keys (sm2pke.go)
+			op, err := sm2DecryptInit(o, mech)
+			if err == nil {
+				sess.decrypt = op
+			}
+			return err
+		}
 		if o.class != ck.CKO_PRIVATE_KEY || !o.boolAttr(ck.CKA_DECRYPT) {
 			return Errorf(ck.CKR_KEY_FUNCTION_NOT_PERMITTED, "object %d cannot decrypt (not a private key with CKA_DECRYPT)", kh)
 		}
@@ -100,6 +109,11 @@ func (m *Module) Decrypt(sh uint, ct []byte, query bool, bufLen uint) ([]byte, u
 		if op.blob != nil {
 			var err error
 			plain, n, err = m.blobDecrypt(sess, op, ct, query, bufLen)
+			return err
+		}
+		if op.sm2 != nil {
+			var err error
+			plain, n, err = m.sm2Decrypt(sess, op.sm2, ct, query, bufLen)
 			return err
 		}
 		c := op.cache
@@ -171,6 +185,9 @@ func (m *Module) singlePartDecrypt(sh uint, fn string) error {
 		mech := "CKM_RSA_PKCS_OAEP"
 		if sess.decrypt.blob != nil {
 			mech = "CKM_P11KMS_KMS_BLOB"
+		}
+		if sess.decrypt.sm2 != nil {
+			mech = "CKM_P11KMS_SM2PKE"
 		}
 		sess.endDecrypt()
 		return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s: %s is single-part only; use C_Decrypt", fn, mech)

@@ -15,6 +15,8 @@ type encryptOp struct {
 	plan *mechanisms.OAEPPlan
 	// blob is set instead of plan for CKM_P11KMS_KMS_BLOB (kmsblob.go).
 	blob *blobOp
+	// sm2 is set instead of plan for CKM_P11KMS_SM2PKE (sm2pke.go).
+	sm2 *sm2pkeOp
 }
 
 // EncryptInit implements C_EncryptInit (PKCS#11 2.40 §5.8): the key must be a
@@ -32,6 +34,13 @@ func (m *Module) EncryptInit(sh uint, mech Mechanism, kh uint) error {
 			bo, err := newBlobOp(sess, o, mech, ck.CKA_ENCRYPT, "CKA_ENCRYPT")
 			if err == nil {
 				sess.encrypt = &encryptOp{blob: bo}
+			}
+			return err
+		}
+		if mech.Type == mechanisms.CKM_P11KMS_SM2PKE { // SM2 keys (sm2pke.go)
+			op, err := sm2EncryptInit(o, mech)
+			if err == nil {
+				sess.encrypt = op
 			}
 			return err
 		}
@@ -62,6 +71,11 @@ func (m *Module) Encrypt(sh uint, data []byte, query bool, bufLen uint) ([]byte,
 		if op.blob != nil {
 			var err error
 			ct, n, err = m.blobEncrypt(sess, op.blob, data, query, bufLen)
+			return err
+		}
+		if op.sm2 != nil {
+			var err error
+			ct, n, err = m.sm2Encrypt(sess, op.sm2, data, query, bufLen)
 			return err
 		}
 		if err := op.plan.CheckMessage(data); err != nil {
@@ -100,6 +114,9 @@ func (m *Module) singlePartEncrypt(sh uint, fn string) error {
 		mech := "CKM_RSA_PKCS_OAEP"
 		if sess.encrypt.blob != nil {
 			mech = "CKM_P11KMS_KMS_BLOB"
+		}
+		if sess.encrypt.sm2 != nil {
+			mech = "CKM_P11KMS_SM2PKE"
 		}
 		sess.encrypt = nil
 		return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "%s: %s is single-part only; use C_Encrypt", fn, mech)

@@ -30,6 +30,11 @@ func (m *Module) FindObjectsInit(sh uint, tmpl []Attribute) error {
 				}
 			}
 		}
+		for _, o := range m.sessionObjects(sess.slot) { // derived keys (sessobj.go)
+			if sess.visible(o) && readingObject(o, func() bool { return o.matches(tmpl) }) {
+				op.handles = append(op.handles, o.handle)
+			}
+		}
 		sess.find = op
 		return nil
 	})
@@ -78,7 +83,7 @@ func (m *Module) GetAttributeValue(sh, oh uint, reqs []AttrRequest) error {
 		if err != nil {
 			return err
 		}
-		return o.getAttributeValue(reqs)
+		return readingObject(o, func() error { return o.getAttributeValue(reqs) })
 	})
 }
 
@@ -90,7 +95,7 @@ func (m *Module) GetObjectSize(sh, oh uint) (uint, error) {
 		if err != nil {
 			return err
 		}
-		size = o.size()
+		size = readingObject(o, o.size)
 		return nil
 	})
 	return size, err

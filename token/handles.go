@@ -31,6 +31,21 @@ func (t *handleTable[T]) add(v T) uint {
 	}
 }
 
+// addNamed is add for a value that records its own handle: name(h) runs
+// under the table's lock before v is visible to get and values.
+func (t *handleTable[T]) addNamed(v T, name func(uint)) uint {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for {
+		h := uint(rand.Uint32N(1<<31-1)) + 1
+		if _, used := t.m[h]; !used {
+			name(h)
+			t.m[h] = v
+			return h
+		}
+	}
+}
+
 // get returns the value for h.
 func (t *handleTable[T]) get(h uint) (T, bool) {
 	t.mu.RLock()

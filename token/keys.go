@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -121,6 +122,9 @@ func (c *keyCache) newEntry(info *kmsbackend.KeyInfo, objs *handleTable[*object]
 	if info.Spec == kmsbackend.SpecSymmetricDefault {
 		return c.newSymmetricEntry(info, objs) // KMS encryption keys (attrs_symmetric.go)
 	}
+	if _, ok := c.s.backend.(kmsbackend.KeyAgreer); !ok && info.Usage == kmsbackend.UsageKeyAgreement {
+		return nil, fmt.Errorf("key %s: the backend derives no shared secrets: %w", info.ARN, errUnsupportedKey)
+	}
 	pub, err := mechanisms.ParsePublicKey(info.PublicKeyDER)
 	if err != nil {
 		return nil, err
@@ -151,7 +155,7 @@ func (c *keyCache) newEntry(info *kmsbackend.KeyInfo, objs *handleTable[*object]
 func (c *keyCache) register(e *keyEntry, objs *handleTable[*object]) {
 	for _, o := range e.objects() {
 		o.slot, o.key = c.s, e
-		o.handle = objs.add(o)
+		objs.addNamed(o, func(h uint) { o.handle = h }) // the handle is set before another goroutine can see o
 	}
 }
 

@@ -27,6 +27,9 @@ type macOp struct {
 // the use attribute; CKR_FUNCTION_FAILED if the backend computes no MACs
 // (keys.go builds no secret-key object then, so this is a safety net).
 func (m *Module) newMacOp(sess *session, o *object, mech Mechanism, use uint) (*macOp, error) {
+	if o.key == nil { // a derived session key (derive.go): no mechanism uses one
+		return nil, Errorf(ck.CKR_KEY_TYPE_INCONSISTENT, "secret key %d was derived in the module; p11kms computes nothing with derived keys", o.handle)
+	}
 	if !o.boolAttr(use) {
 		return nil, Errorf(ck.CKR_KEY_FUNCTION_NOT_PERMITTED, "secret key %d lacks attribute 0x%X", o.handle, use)
 	}

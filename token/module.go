@@ -125,6 +125,7 @@ func (m *Module) Finalize() error {
 	for _, s := range m.slots {
 		s.close()
 	}
+	m.wipeSessionObjects() // derived key values (sessobj.go)
 	m.log.Info("p11kms finalized")
 	if err := m.logClose(); err != nil {
 		fmt.Fprintf(os.Stderr, "p11kms: closing the log file: %v\n", err)

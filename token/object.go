@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// object is one PKCS#11 object backed by a KMS key (or, later, a certificate).
+// object is one PKCS#11 object backed by a KMS key, a certificate, or (a
+// session object, sessobj.go) a key derived in the module.
 // Its attributes are computed once, when the object is built, and never
 // change (every object is CKA_MODIFIABLE false), so an object is safe to
 // share between goroutines without locking.
@@ -19,6 +20,7 @@ type object struct {
 	sensitive map[uint]bool   // attribute types that exist but are never revealed
 	slot      *slot           // the token the object belongs to (set by keys.go)
 	key       *keyEntry       // the discovered key behind the object (set by keys.go)
+	session   uint            // for a session object (derive.go): the session that made it; 0 for token objects
 }
 
 // attr returns the encoded value of attribute t and true when the object has

@@ -54,6 +54,7 @@ func (m *Module) CloseSession(sh uint) error {
 	if !ok {
 		return errSessionHandle(sh)
 	}
+	m.destroyObjectsOf(sh) // its session objects (sessobj.go)
 	m.afterClose(sess.slot)
 	return nil
 }
@@ -72,6 +73,7 @@ func (m *Module) CloseAllSessions(slotID uint) error {
 	for _, sess := range m.sessions.values() {
 		if sess.slot == s {
 			m.sessions.remove(sess.handle)
+			m.destroyObjectsOf(sess.handle) // its session objects (sessobj.go)
 		}
 	}
 	m.afterClose(s)

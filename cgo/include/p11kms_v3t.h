@@ -59,6 +59,8 @@ typedef CK_EDDSA_PARAMS CK_PTR CK_EDDSA_PARAMS_PTR;
  * 3.2 pkcs11t.h allocates them. */
 #define CKK_ML_DSA                     0x0000004AUL
 #define CKA_PARAMETER_SET              0x0000061DUL
+/* CKA_SEED (3.2 pkcs11t.h 0x637): the ML-DSA private seed, never revealed here. */
+#define CKA_SEED                       0x00000637UL
 #define CKP_ML_DSA_44                  0x00000001UL
 #define CKP_ML_DSA_65                  0x00000002UL
 #define CKP_ML_DSA_87                  0x00000003UL

@@ -69,7 +69,7 @@ func TestCreateKeyFailures(t *testing.T) {
 		{"exit 2 for an unknown usage", append(dev, "--spec", "RSA_2048", "--usage", "SIGN"), 2, `--usage "SIGN"`},
 		{"exit 2 for a malformed tag", append(dev, "--spec", "RSA_2048", "--tag", "novalue"), 2, "want KEY=VALUE"},
 		{"exit 1 for anonymous access to a non-loopback endpoint", []string{"--endpoint", "https://kms.us-east-1.amazonaws.com", "--anonymous", "--region", "us-east-1", "--spec", "ECC_NIST_P256"}, 1, "anonymous access refused"},
-		{"exit 1 for a spec the dev KMS lacks", append(dev, "--spec", "ML_DSA_65"), 1, "kms CreateKey: invalid-request (ValidationException)"},
+		{"exit 1 for a usage the KMS refuses for the spec", append(dev, "--spec", "ML_DSA_65", "--usage", "ENCRYPT_DECRYPT"), 1, "kms CreateKey: invalid-request (ValidationException)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,7 +43,7 @@ type kmsHandler struct {
 	db     *data.Database
 	log    *slog.Logger
 	logrus *logrus.Logger
-	ed     edStore // the Ed25519 keys local-kms lacks (ed25519.go)
+	own    ownStore // the keys local-kms lacks (ownkeys.go)
 }
 
 // ServeHTTP answers one request. A panic inside local-kms (DESIGN.md lists
@@ -77,7 +77,7 @@ func (h *kmsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	idx, ok := operations[op]
-	if !ok || !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "TrentService.") {
+	if (!ok && !ownOnly[op]) || !strings.HasPrefix(r.Header.Get("X-Amz-Target"), "TrentService.") {
 		// local-kms answers an unimplemented operation with HTTP 501 and a text body.
 		http.Error(rw, fmt.Sprintf("Passed X-Amz-Target (%s) is not implemented", r.Header.Get("X-Amz-Target")), http.StatusNotImplemented)
 		return
@@ -90,8 +90,11 @@ func (h *kmsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var resp handler.Response
 	done := false
-	if hook, ok := edHooks[op]; ok {
-		resp, done = hook(&h.ed, body)
+	if hook, ok := ownHooks[op]; ok {
+		resp, done = hook(&h.own, body)
+	}
+	if !done && ownOnly[op] {
+		resp, done = h.ownOnlyFallback(r, body), true
 	}
 	if !done {
 		rh := handler.NewRequestHandler(r, h.logrus, h.db)
@@ -103,6 +106,26 @@ func (h *kmsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	rw.WriteHeader(resp.Code)
 	_, _ = rw.Write([]byte(resp.Body))
+}
+
+// ownOnlyFallback answers an operation only own keys support (ownOnly) for
+// a key that is not an own key: local-kms's DescribeKey error (e.g.
+// NotFoundException) if local-kms does not know the key either, else
+// InvalidKeyUsageException, since no local-kms key has the usage (AWS KMS API
+// reference, DeriveSharedSecret: "The key usage of the KMS key must be
+// KEY_AGREEMENT").
+func (h *kmsHandler) ownOnlyFallback(r *http.Request, body []byte) handler.Response {
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rh := handler.NewRequestHandler(r, h.logrus, h.db)
+	resp := reflect.ValueOf(rh).Method(operations["DescribeKey"]).Call(nil)[0].Interface().(handler.Response)
+	if resp.Code != http.StatusOK {
+		return resp
+	}
+	var d struct {
+		KeyMetadata struct{ Arn, KeyUsage string }
+	}
+	_ = json.Unmarshal([]byte(resp.Body), &d)
+	return handler.NewInvalidKeyUsageException(fmt.Sprintf("%s key usage is %s which is not valid for DeriveSharedSecret.", d.KeyMetadata.Arn, d.KeyMetadata.KeyUsage))
 }
 
 // writeJSON writes v as an awsJson1_1 response body with the status code.

@@ -5,9 +5,11 @@
 // It checks no request signatures and stores private keys in cleartext: a
 // development tool only, refused on non-loopback addresses. On top of
 // local-kms it recovers handler panics (HTTP 500 instead of a dropped
-// connection), keeps local-kms's logs off stdout, seeds secp256k1 keys, and
-// restores two AWS behaviours (fixups.go): RSASSA-PSS signatures with a
-// hash-length salt, and KeyMetadata.MacAlgorithms for HMAC keys. For
+// connection), keeps local-kms's logs off stdout, seeds secp256k1 keys,
+// serves in memory the keys local-kms lacks (Ed25519, ML-DSA, ECDH
+// KEY_AGREEMENT and SM2; ownkeys.go), and restores two AWS behaviours
+// (fixups.go): RSASSA-PSS signatures with a hash-length salt, and
+// KeyMetadata.MacAlgorithms for HMAC keys. For
 // reliability tests it injects faults on request (faults.go): throttling,
 // 5xx answers, slow answers, dropped connections and wrong signatures.
 package devkms

@@ -158,7 +158,8 @@ func TestProtocolGatekeeping(t *testing.T) {
 		target string
 		want   int
 	}{
-		{"501 for an operation local-kms lacks", "TrentService.DeriveSharedSecret", http.StatusNotImplemented},
+		{"501 for an operation local-kms lacks", "TrentService.CreateGrant", http.StatusNotImplemented},
+		{"400 for DeriveSharedSecret (served by ownkeys.go) of no key", "TrentService.DeriveSharedSecret", http.StatusBadRequest},
 		{"501 for a method that is not an operation", "TrentService.NewRequestHandler", http.StatusNotImplemented},
 		{"501 for another service's target", "OtherService.ListKeys", http.StatusNotImplemented},
 		{"200 for ListKeys", "TrentService.ListKeys", http.StatusOK},
