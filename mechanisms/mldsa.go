@@ -10,6 +10,7 @@ import (
 	"filippo.io/mldsa"
 
 	"github.com/p11kms/p11kms/ck"
+	"github.com/p11kms/p11kms/internal/mldsamu"
 	"github.com/p11kms/p11kms/kmsbackend"
 )
 
@@ -44,10 +45,6 @@ var mldsaHedges = []mldsaHedge{
 	{ck.CKH_HEDGE_REQUIRED, true},          // KMS signs hedged
 	{ck.CKH_DETERMINISTIC_REQUIRED, false}, // "must produce a deterministic signature or fail": refused at C_SignInit
 }
-
-// errMuUnavailable is verifyMu's error in a build without external-mu
-// verification (mldsa_mu_none.go).
-var errMuUnavailable = errors.New("mldsa: verification from an external mu is not available in this build")
 
 // MLDSAParams is CK_SIGN_ADDITIONAL_CONTEXT (PKCS#11 3.2 ml_dsa.md), the
 // optional parameter of CKM_ML_DSA and CKM_ML_DSA_EXTERNAL_MU. The C
@@ -180,7 +177,7 @@ func (p *Plan) mldsaOutputVerified(req SignRequest, kmsSig []byte) ([]byte, erro
 	case kmsbackend.MessageRaw:
 		err = mldsa.Verify(p.ml.pub, req.Message, kmsSig, nil)
 	case kmsbackend.MessageExternalMu:
-		err = verifyMu(p.ml.pub, req.Message, kmsSig)
+		err = mldsamu.Verify(p.ml.pub, req.Message, kmsSig)
 	default:
 		err = errors.New("unexpected message type " + req.MessageType.String())
 	}
@@ -199,12 +196,12 @@ func (p *Plan) mldsaVerify(input, sig []byte) error {
 		if len(input) != MLDSAMuLen {
 			return ck.Errorf(ck.CKR_DATA_LEN_RANGE, "CKM_ML_DSA_EXTERNAL_MU input is %d bytes; mu is %d", len(input), MLDSAMuLen)
 		}
-		err = verifyMu(p.ml.pub, input, sig)
+		err = mldsamu.Verify(p.ml.pub, input, sig)
 	} else {
 		err = mldsa.Verify(p.ml.pub, input, sig, &mldsa.Options{Context: string(p.ml.ctx)})
 	}
 	switch {
-	case errors.Is(err, errMuUnavailable):
+	case errors.Is(err, mldsamu.ErrUnavailable):
 		return ck.Errorf(ck.CKR_FUNCTION_FAILED, "%s: %w", ck.MechName(p.Mechanism), err)
 	case err != nil:
 		return ck.Errorf(ck.CKR_SIGNATURE_INVALID, "%s: %w", ck.MechName(p.Mechanism), errBadSignature)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/p11kms/p11kms/ck"
+	"github.com/p11kms/p11kms/internal/mldsamu"
 	"github.com/p11kms/p11kms/kmsbackend"
 )
 
@@ -308,7 +309,7 @@ func TestMLDSAOutputVerifiedRejects(t *testing.T) {
 	}
 }
 
-// TestMLDSAVerifyMu guards the go:linkname into filippo.io/mldsa (mldsa_mu.go)
+// TestMLDSAVerifyMu guards the go:linkname into filippo.io/mldsa (internal/mldsamu)
 // and CKM_ML_DSA_EXTERNAL_MU's sign and verify paths.
 func TestMLDSAVerifyMu(t *testing.T) {
 	for _, c := range mldsaCases {
@@ -330,10 +331,10 @@ func TestMLDSAVerifyMu(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, circlVerify(t, c.circl, key.Pub.MLDSA, msg, []byte("c"), sig), "circl")
 
-			require.NoError(t, verifyMu(sk.PublicKey(), mu, sig))
+			require.NoError(t, mldsamu.Verify(sk.PublicKey(), mu, sig))
 			badMu := bytes.Clone(mu)
 			badMu[0] ^= 1
-			require.Error(t, verifyMu(sk.PublicKey(), badMu, sig))
+			require.Error(t, mldsamu.Verify(sk.PublicKey(), badMu, sig))
 
 			vp, err := NewVerifyPlan(ck.CKM_ML_DSA_EXTERNAL_MU, nil, key)
 			require.NoError(t, err)

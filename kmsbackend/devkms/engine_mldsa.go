@@ -4,6 +4,8 @@ import (
 	"filippo.io/mldsa"
 	"filippo.io/mldsa/mldsacrypto"
 	mldsax509 "filippo.io/mldsa/x509"
+
+	"github.com/p11kms/p11kms/internal/mldsamu"
 )
 
 // mldsaParams are the ML-DSA parameter sets of ML_DSA_44, ML_DSA_65 and
@@ -71,7 +73,7 @@ func (e mldsaEngine) verify(_, messageType string, msg, sig []byte) (bool, error
 		return false, err
 	}
 	if mu {
-		return verifyMu(e.priv.PublicKey(), msg, sig) == nil, nil
+		return mldsamu.Verify(e.priv.PublicKey(), msg, sig) == nil, nil
 	}
 	return mldsa.Verify(e.priv.PublicKey(), msg, sig, nil) == nil, nil
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/cloudflare/circl/sign/mldsa/mldsa87"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/p11kms/p11kms/internal/mldsamu"
 )
 
 // externalMu computes mu for pure ML-DSA with an empty context (FIPS 204,
@@ -136,7 +138,7 @@ func TestMLDSARefusals(t *testing.T) {
 }
 
 // TestMLDSAExternalMuVerify checks the go:linkname route to
-// VerifyExternalMu (mldsa_mu.go) for each parameter set: it accepts the
+// VerifyExternalMu (internal/mldsamu) for each parameter set: it accepts the
 // key's signature over mu and refuses another mu.
 func TestMLDSAExternalMuVerify(t *testing.T) {
 	for i, name := range []string{"ML-DSA-44", "ML-DSA-65", "ML-DSA-87"} {
@@ -147,9 +149,9 @@ func TestMLDSAExternalMuVerify(t *testing.T) {
 			mu := externalMu(m.priv.PublicKey().Bytes(), []byte("m"))
 			sig, err := m.sign("ML_DSA_SHAKE_256", "EXTERNAL_MU", mu)
 			require.NoError(t, err)
-			require.NoError(t, verifyMu(m.priv.PublicKey(), mu, sig))
+			require.NoError(t, mldsamu.Verify(m.priv.PublicKey(), mu, sig))
 			mu[0] ^= 1
-			require.Error(t, verifyMu(m.priv.PublicKey(), mu, sig))
+			require.Error(t, mldsamu.Verify(m.priv.PublicKey(), mu, sig))
 		})
 	}
 }
