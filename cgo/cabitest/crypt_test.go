@@ -206,14 +206,14 @@ func TestCryptOAEP(t *testing.T) {
 		for _, r := range rows {
 			t.Run(r.name, func(t *testing.T) {
 				requireRV(t, r.wantInit, p.DecryptInit(sh, r.mech, r.key), "C_DecryptInit")
-				before := kmsRequests.count("Decrypt")
+				before := kmsRequests.attemptCount("Decrypt")
 				_, err := p.Decrypt(sh, r.ct)
 				want := r.wantDec
 				if r.wantInit != ck.CKR_OK {
 					want = ck.CKR_OPERATION_NOT_INITIALIZED
 				}
 				requireRV(t, want, err, "C_Decrypt")
-				assert.Equal(t, before+r.wantCalls, kmsRequests.count("Decrypt"), "KMS Decrypt requests (no retry of a refused ciphertext)")
+				assert.Equal(t, before+r.wantCalls, kmsRequests.attemptCount("Decrypt"), "KMS Decrypt requests (no retry of a refused ciphertext)")
 				_, err = p.Decrypt(sh, good)
 				requireRV(t, ck.CKR_OPERATION_NOT_INITIALIZED, err, "the operation is over")
 			})
