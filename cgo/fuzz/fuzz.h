@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "pkcs11.h"
+#include "p11kms_v3t.h" /* 3.0/3.2 types: CK_EDDSA_PARAMS, CK_SIGN_ADDITIONAL_CONTEXT */
 
 /* Limits on what one input may ask for. */
 #define FZ_SESSIONS 4      /* session slots an input works with */

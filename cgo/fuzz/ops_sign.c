@@ -26,6 +26,35 @@ static const uint8_t di_prefix[3][19] = {
   {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40},
 };
 
+/* pointer_params fills the parameter of a mechanism whose structure holds a
+ * pointer (CK_EDDSA_PARAMS, CK_SIGN_ADDITIONAL_CONTEXT) with fuzzed fields and
+ * a pointer to real bytes, or NULL: a garbage pointer is the caller's undefined
+ * behaviour, which no module can detect, so the harness never passes one.
+ * Returns 0 for other mechanisms. */
+static int pointer_params(fz_reader *r, CK_MECHANISM *m, CK_EDDSA_PARAMS *ed, CK_SIGN_ADDITIONAL_CONTEXT *ml, uint8_t *ctx, size_t cap) {
+  CK_BYTE_PTR p = (fz_u8(r) & 1) ? ctx : NULL;
+  CK_ULONG n = fz_u8(r) % (cap + 1);
+  if (p == NULL && (fz_u8(r) & 1)) n = 0;
+  switch (m->mechanism) {
+  case CKM_EDDSA:
+    ed->phFlag = fz_u8(r) % 3; /* CK_TRUE, CK_FALSE or an invalid value */
+    ed->ulContextDataLen = n;
+    ed->pContextData = p;
+    m->pParameter = ed;
+    m->ulParameterLen = (fz_u8(r) & 7) ? sizeof *ed : fz_u8(r) % (sizeof *ed + 1);
+    return 1;
+  case CKM_ML_DSA:
+  case CKM_ML_DSA_EXTERNAL_MU:
+    ml->hedgeVariant = fz_u8(r) % 4; /* the three CKH_ values or an invalid one */
+    ml->pContext = p;
+    ml->ulContextLen = n;
+    m->pParameter = ml;
+    m->ulParameterLen = (fz_u8(r) & 7) ? sizeof *ml : fz_u8(r) % (sizeof *ml + 1);
+    return 1;
+  }
+  return 0;
+}
+
 /* mech_init calls C_SignInit or C_VerifyInit with a fuzzed mechanism. */
 static void mech_init(fz_reader *r, int verify) {
   int op = verify ? OP_VERIFYINIT : OP_SIGNINIT;
@@ -36,7 +65,13 @@ static void mech_init(fz_reader *r, int verify) {
   uint8_t c = fz_u8(r), p = fz_u8(r);
   CK_MECHANISM m = {c < N_MECHS ? mechs[c] : (CK_MECHANISM_TYPE)fz_u32(r), NULL, 0};
   CK_RSA_PKCS_PSS_PARAMS pss;
+  CK_EDDSA_PARAMS ed;
+  CK_SIGN_ADDITIONAL_CONTEXT ml;
   uint8_t raw[64];
+  if (p % 8 >= 3 && p % 8 <= 6 && pointer_params(r, &m, &ed, &ml, raw, sizeof raw)) {
+    fz_check(op, fn, init(sh, &m, key));
+    return;
+  }
   switch (p % 8) {
   case 2: /* NULL with a length */
     m.ulParameterLen = fz_u64(r) | 1;

@@ -31,7 +31,7 @@ main() {
 
   # The harness, instrumented by clang; -rdynamic exports libFuzzer's hooks to
   # the Go coverage build. The CK_RVs of the calls are extra coverage counters.
-  clang -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer -rdynamic -I"$root/cgo/include/oasis" \
+  clang -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer -rdynamic -I"$root/cgo/include/oasis" -I"$root/cgo/include" \
     -o "$bin" "$root"/cgo/fuzz/{harness,common,ops_objects,ops_sign,ops_misc,ops_crypt}.c -ldl
 
   if [[ ${FUZZ_GO_COVERAGE:-1} == 1 ]]; then
