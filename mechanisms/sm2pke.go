@@ -5,12 +5,8 @@ import (
 	"io"
 	"slices"
 
-	gmecdh "github.com/emmansun/gmsm/ecdh"
-	"github.com/emmansun/gmsm/sm2"
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
-
 	"github.com/p11kms/p11kms/ck"
+	"github.com/p11kms/p11kms/internal/sm2pke"
 	"github.com/p11kms/p11kms/kmsbackend"
 )
 
@@ -20,7 +16,7 @@ import (
 const MaxSM2Plaintext = 1024
 
 // sm2C3Len is the length of C3, the SM3 hash in the ciphertext (GM/T 0003.4-2012 §6.1 A7).
-const sm2C3Len = 32
+const sm2C3Len = sm2pke.C3Len
 
 // sm2CiphertextOverhead bounds what the GM/T 0009-2012 ASN.1 ciphertext
 // SEQUENCE { x INTEGER, y INTEGER, hash OCTET STRING (C3), ciphertext OCTET
@@ -84,12 +80,16 @@ func (p *SM2PKEPlan) MaxCiphertextLen(n int) int {
 // Encrypt encrypts msg locally with the public key (GM/T 0003.4-2012 §6.1)
 // and returns the GM/T 0009 ASN.1 ciphertext, the form AWS KMS Decrypt
 // takes (AWS KMS Developer Guide, "SM2OfflineOperationHelper":
-// offlineSM2PKEEncrypt). A message failing CheckMessage is CKR_DATA_LEN_RANGE.
+// offlineSM2PKEEncrypt). It uses internal/sm2pke, the implementation the dev
+// KMS shares, not gmsm's sm2.Encrypt (v0.15.5 returns an undecryptable
+// ciphertext about 1 time in 256 for a 1-byte message). random supplies k.
+// A message failing CheckMessage is CKR_DATA_LEN_RANGE; a failing random
+// source is CKR_FUNCTION_FAILED.
 func (p *SM2PKEPlan) Encrypt(random io.Reader, msg []byte) ([]byte, error) {
 	if err := p.CheckMessage(msg); err != nil {
 		return nil, err
 	}
-	ct, err := sm2.Encrypt(random, p.pub, msg, sm2.ASN1EncrypterOpts)
+	ct, err := sm2pke.Encrypt(random, p.pub, msg)
 	if err != nil {
 		return nil, ck.Errorf(ck.CKR_FUNCTION_FAILED, "SM2PKE encryption: %w", err)
 	}
@@ -106,46 +106,14 @@ func (p *SM2PKEPlan) PlaintextLen(ct []byte) (int, error) {
 	if len(ct) > MaxSM2Plaintext+sm2CiphertextOverhead {
 		return 0, ck.Errorf(ck.CKR_ENCRYPTED_DATA_LEN_RANGE, "SM2PKE ciphertext of %d bytes; one of at most %d plaintext bytes is at most %d", len(ct), MaxSM2Plaintext, MaxSM2Plaintext+sm2CiphertextOverhead)
 	}
-	var seq, x, y, c3, c2 cryptobyte.String
-	in := cryptobyte.String(ct)
-	if !in.ReadASN1(&seq, cbasn1.SEQUENCE) || !in.Empty() ||
-		!seq.ReadASN1(&x, cbasn1.INTEGER) || !seq.ReadASN1(&y, cbasn1.INTEGER) ||
-		!seq.ReadASN1(&c3, cbasn1.OCTET_STRING) || !seq.ReadASN1(&c2, cbasn1.OCTET_STRING) || !seq.Empty() {
-		return 0, ck.Errorf(ck.CKR_ENCRYPTED_DATA_INVALID, "SM2PKE ciphertext is not the GM/T 0009 DER SEQUENCE {x, y INTEGER, C3, C2 OCTET STRING}")
+	c, err := sm2pke.Parse(ct)
+	if err != nil {
+		return 0, ck.Errorf(ck.CKR_ENCRYPTED_DATA_INVALID, "SM2PKE ciphertext: %v", err)
 	}
-	if len(c3) != sm2C3Len {
-		return 0, ck.Errorf(ck.CKR_ENCRYPTED_DATA_INVALID, "SM2PKE ciphertext hash C3 is %d bytes, SM3 is %d", len(c3), sm2C3Len)
+	if len(c.C2) < 1 || len(c.C2) > MaxSM2Plaintext {
+		return 0, ck.Errorf(ck.CKR_ENCRYPTED_DATA_LEN_RANGE, "SM2PKE ciphertext carries %d bytes; AWS KMS decrypts 1 to %d", len(c.C2), MaxSM2Plaintext)
 	}
-	if !sm2PointOK(x, y) {
-		return 0, ck.Errorf(ck.CKR_ENCRYPTED_DATA_INVALID, "SM2PKE ciphertext point C1 is not on sm2p256v1")
-	}
-	if len(c2) < 1 || len(c2) > MaxSM2Plaintext {
-		return 0, ck.Errorf(ck.CKR_ENCRYPTED_DATA_LEN_RANGE, "SM2PKE ciphertext carries %d bytes; AWS KMS decrypts 1 to %d", len(c2), MaxSM2Plaintext)
-	}
-	return len(c2), nil
-}
-
-// sm2PointOK reports whether the DER INTEGER contents x and y (minimal,
-// non-negative, at most 32 bytes after a 0x00 sign byte) are a point on
-// sm2p256v1.
-func sm2PointOK(x, y []byte) bool {
-	point := make([]byte, 1, 65)
-	point[0] = 0x04
-	for _, c := range [][]byte{x, y} {
-		if len(c) == 0 || c[0]&0x80 != 0 || (len(c) > 1 && c[0] == 0 && c[1]&0x80 == 0) {
-			return false // empty, negative or not minimal (X.690 §8.3.2)
-		}
-		if len(c) == 33 {
-			c = c[1:] // the sign byte of a coordinate with its top bit set
-		}
-		if len(c) > 32 {
-			return false
-		}
-		point = append(point, make([]byte, 32-len(c))...)
-		point = append(point, c...)
-	}
-	_, err := gmecdh.P256().NewPublicKey(point)
-	return err == nil
+	return len(c.C2), nil
 }
 
 // CheckPlaintext checks what KMS Decrypt returned against PlaintextLen: any

@@ -116,6 +116,7 @@ func TestSM2PKERefusals(t *testing.T) {
 		{"not DER at all", []byte("not a ciphertext"), ck.CKR_ENCRYPTED_DATA_INVALID},
 		{"empty", []byte{}, ck.CKR_ENCRYPTED_DATA_INVALID},
 		{"trailing byte", append(bytes.Clone(good), 0), ck.CKR_ENCRYPTED_DATA_INVALID},
+		{"bare C1||C3||C2, no ASN.1", bytes.Join([][]byte{{4}, c.X.FillBytes(make([]byte, 32)), c.Y.FillBytes(make([]byte, 32)), c.C3, c.C2}, nil), ck.CKR_ENCRYPTED_DATA_INVALID},
 		{"C3 of 31 bytes", build(func(c *sm2Ciphertext) { c.C3 = c.C3[:31] }), ck.CKR_ENCRYPTED_DATA_INVALID},
 		{"C1 off the curve", build(func(c *sm2Ciphertext) { c.Y.Add(c.Y, big.NewInt(1)) }), ck.CKR_ENCRYPTED_DATA_INVALID},
 		{"negative x", build(func(c *sm2Ciphertext) { c.X.Neg(c.X) }), ck.CKR_ENCRYPTED_DATA_INVALID},

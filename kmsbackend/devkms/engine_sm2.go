@@ -3,14 +3,12 @@ package devkms
 import (
 	"crypto/ecdsa"
 	"crypto/rand"
-	"crypto/subtle"
-	"encoding/asn1"
-	"math/big"
 
-	"github.com/emmansun/gmsm/kdf"
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/p11kms/p11kms/internal/sm2pke"
 )
 
 // sm2DistID is the SM2 distinguishing ID AWS KMS hashes into ZA. Source: AWS
@@ -78,87 +76,27 @@ func (e sm2Engine) verify(_, messageType string, msg, sig []byte) (bool, error) 
 	return sm2.VerifyASN1(&e.priv.PublicKey, d, sig), nil
 }
 
-// sm2Ciphertext is the GM/T 0009 SM2 ciphertext: SEQUENCE {x, y INTEGER
-// (C1), hash OCTET STRING (C3), ciphertext OCTET STRING (C2)}, the form
-// OpenSSL writes and reads.
-type sm2Ciphertext struct {
-	X, Y   *big.Int
-	C3, C2 []byte
-}
-
-// SM2PKE is written here on gmsm's curve, SM3 and KDF, to GB/T 32918.4-2016
-// section 6.1 (A1-A8) and 7.1 (B1-B7), because gmsm v0.15.5 gets it wrong
-// for short plaintexts: Encrypt, after drawing a k whose t is all zeros (1 in
-// 256 for a 1-byte plaintext), retries with Q already overwritten by k·Q and
-// returns an undecryptable ciphertext; Decrypt tests C2 instead of t for
-// all zeros (refusing 1 in 256 valid 1-byte ciphertexts) and takes the bare
-// C1||C3||C2 form too.
-
-// sm2KDF is KDF(x2 || y2, n) (A5/B4) and the two coordinates, 32 bytes each.
-func sm2KDF(x2, y2 *big.Int, n int) (t, x, y []byte) {
-	x, y = x2.FillBytes(make([]byte, 32)), y2.FillBytes(make([]byte, 32))
-	return kdf.Kdf(sm3.New(), append(append([]byte{}, x...), y...), n), x, y
-}
-
-// sm2C3 is SM3(x2 || M || y2) (A7/B6).
-func sm2C3(x, m, y []byte) []byte {
-	h := sm3.New()
-	h.Write(x)
-	h.Write(m)
-	h.Write(y)
-	return h.Sum(nil)
-}
-
-// encrypt is SM2PKE with the GM/T 0009 ciphertext; the plaintext is at
-// most 1024 bytes.
+// encrypt is SM2PKE (GB/T 32918.4-2016 section 6.1) with the GM/T 0009
+// ciphertext, by internal/sm2pke, the implementation the module's C_Encrypt
+// shares (gmsm v0.15.5's own sm2.Encrypt loses 1 in 256 one-byte messages);
+// the plaintext is at most 1024 bytes.
 func (e sm2Engine) encrypt(_ string, plaintext []byte) ([]byte, error) {
 	if len(plaintext) > maxSM2Plaintext {
 		return nil, validation("Plaintext of %d bytes is longer than 1024 bytes, the limit of SM2PKE.", len(plaintext))
 	}
-	curve := sm2.P256()
-	nMinus1 := new(big.Int).Sub(curve.Params().N, big.NewInt(1))
-	for {
-		k, err := rand.Int(rand.Reader, nMinus1) // A1: k in [1, n-1]
-		if err != nil {
-			return nil, err
-		}
-		kb := k.Add(k, big.NewInt(1)).Bytes()
-		x1, y1 := curve.ScalarBaseMult(kb)                 // A2
-		x2, y2 := curve.ScalarMult(e.priv.X, e.priv.Y, kb) // A4
-		t, x, y := sm2KDF(x2, y2, len(plaintext))          // A5
-		if subtle.ConstantTimeCompare(t, make([]byte, len(t))) == 1 {
-			continue // A5: t all zeros, new k
-		}
-		c2 := make([]byte, len(plaintext))
-		subtle.XORBytes(c2, plaintext, t) // A6
-		return asn1.Marshal(sm2Ciphertext{X: x1, Y: y1, C3: sm2C3(x, plaintext, y), C2: c2})
-	}
+	return sm2pke.Encrypt(rand.Reader, &e.priv.PublicKey, plaintext)
 }
 
-// decrypt takes the GM/T 0009 form only; anything else, or a ciphertext of
-// another key, is InvalidCiphertextException (AWS KMS API reference,
-// Decrypt).
+// decrypt is SM2PKE decryption (GB/T 32918.4-2016 section 7.1) by
+// internal/sm2pke, which takes the GM/T 0009 form only (not the bare
+// C1||C3||C2); anything it refuses, or a ciphertext of another key, is
+// InvalidCiphertextException (AWS KMS API reference, Decrypt).
 func (e sm2Engine) decrypt(_ string, ciphertext []byte) ([]byte, error) {
-	bad := &kmsError{"InvalidCiphertextException", ""}
-	var c sm2Ciphertext
-	if rest, err := asn1.Unmarshal(ciphertext, &c); err != nil || len(rest) > 0 || len(c.C3) != sm3.Size || len(c.C2) == 0 {
-		return nil, bad
+	m, err := sm2pke.Decrypt(&e.priv.PrivateKey, ciphertext)
+	if err != nil {
+		return nil, &kmsError{"InvalidCiphertextException", ""}
 	}
-	curve := sm2.P256()
-	if c.X.Sign() < 0 || c.Y.Sign() < 0 || !curve.IsOnCurve(c.X, c.Y) { // B1 (h = 1: B2 holds)
-		return nil, bad
-	}
-	x2, y2 := curve.ScalarMult(c.X, c.Y, e.priv.D.Bytes()) // B3
-	t, x, y := sm2KDF(x2, y2, len(c.C2))                   // B4
-	if subtle.ConstantTimeCompare(t, make([]byte, len(t))) == 1 {
-		return nil, bad
-	}
-	m := make([]byte, len(c.C2))
-	subtle.XORBytes(m, c.C2, t)                                // B5
-	if subtle.ConstantTimeCompare(sm2C3(x, m, y), c.C3) != 1 { // B6
-		return nil, bad
-	}
-	return m, nil // B7
+	return m, nil
 }
 
 // derive is ECDH on the SM2 curve (AWS KMS API reference, DeriveSharedSecret

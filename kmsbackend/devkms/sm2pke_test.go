@@ -119,10 +119,11 @@ func TestSM2EncryptDecrypt(t *testing.T) {
 	})
 }
 
-// TestSM2PKEShortPlaintexts covers the short plaintexts gmsm v0.15.5 gets
-// wrong (engine_sm2.go): 2048 round trips of 1-byte plaintexts (with gmsm's
-// Encrypt about 8 of them would fail), and engine ciphertexts of 1 and 2
-// bytes decrypted by openssl with the engine's private key.
+// TestSM2PKEShortPlaintexts covers, through the engine, the short plaintexts
+// gmsm v0.15.5 gets wrong (the engine uses internal/sm2pke instead): 2048
+// round trips of 1-byte plaintexts (with gmsm's Encrypt about 8 of them would
+// fail), and engine ciphertexts of 1 and 2 bytes decrypted by openssl with
+// the engine's private key.
 func TestSM2PKEShortPlaintexts(t *testing.T) {
 	e, err := newSM2Engine()
 	require.NoError(t, err)
