@@ -66,7 +66,7 @@ fuzz: build
 # Go fuzz targets, 60 s each.
 fuzz-go:
 	@set -e; for t in FuzzTemplateMatch FuzzGetAttributeValue FuzzParseConfig FuzzParseURI; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime=60s ./token/; done
-	@set -e; for t in FuzzParseDigestInfo FuzzDERToRaw FuzzRawToDER FuzzParsePSSParams FuzzParseOAEPParams; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime=60s ./mechanisms/; done
+	@set -e; for t in FuzzParseDigestInfo FuzzDERToRaw FuzzRawToDER FuzzParsePSSParams FuzzParseOAEPParams FuzzParseEdDSAParams FuzzParseEncryptionContext FuzzECDH1Params FuzzParseMLDSAParams FuzzParseSM2ID; do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime=60s ./mechanisms/; done
 
 # The module's cost over a bare KMS call, side by side in one run (BENCHMARKS.md).
 .PHONY: bench
