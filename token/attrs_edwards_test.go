@@ -1,14 +1,10 @@
 package token
 
 import (
-	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"crypto/x509"
-	"fmt"
-	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,44 +12,21 @@ import (
 
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
-var (
-	edOnce sync.Once
-	edPub  ed25519.PublicKey
-	edErr  error
-)
+// edSuite is an Ed25519 key "t-ed25519" in the shared dev KMS, tagged
+// suite=ed25519 so the suite=token selection of other tests does not see it.
+var edSuite = &keySuite{tag: "ed25519", desc: "p11kms token test", keys: []suiteKey{
+	{"t-ed25519", kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify},
+}}
 
-// edDevKey creates, once, an Ed25519 key "t-ed25519" in the shared dev KMS,
-// tagged suite=ed25519 so the suite=token selection of other tests does not
-// see it, and returns its public key as KMS reports it.
+// edDevKey creates edSuite once and returns its public key as KMS reports it.
 func edDevKey(t *testing.T) ed25519.PublicKey {
 	t.Helper()
-	url := devKMS(t)
-	edOnce.Do(func() {
-		ctx := context.Background()
-		b, err := aws.New(ctx, aws.Options{Region: devkms.DefaultRegion, Endpoint: url, Anonymous: true})
-		if err != nil {
-			edErr = err
-			return
-		}
-		defer b.Close()
-		info, err := b.CreateKey(ctx, kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify, "alias/t-ed25519", "p11kms token test", map[string]string{"suite": "ed25519"})
-		if err != nil {
-			edErr = fmt.Errorf("create t-ed25519: %w", err)
-			return
-		}
-		pk, err := x509.ParsePKIXPublicKey(info.PublicKeyDER)
-		if err != nil {
-			edErr = err
-			return
-		}
-		edPub, _ = pk.(ed25519.PublicKey)
-	})
-	require.NoError(t, edErr)
+	pk, err := x509.ParsePKIXPublicKey(edSuite.create(t)["t-ed25519"].PublicKeyDER)
+	require.NoError(t, err)
+	edPub, _ := pk.(ed25519.PublicKey)
 	require.Len(t, edPub, ed25519.PublicKeySize)
 	return edPub
 }
@@ -62,20 +35,9 @@ func edDevKey(t *testing.T) ed25519.PublicKey {
 func edModule(t *testing.T) (*Module, *countingBackend, ed25519.PublicKey) {
 	t.Helper()
 	pub := edDevKey(t)
-	m := New()
-	var cb *countingBackend
-	m.NewBackend = func(ctx context.Context, tc TokenConfig, log *slog.Logger) (kmsbackend.Backend, error) {
-		b, err := newAWSBackend(ctx, tc, log)
-		if err != nil {
-			return nil, err
-		}
-		cb = &countingBackend{Backend: b}
-		return cb, nil
-	}
-	cfg := fmt.Sprintf("log: {level: error}\ntokens:\n  - label: ed\n    region: %s\n    endpoint: %s\n    anonymous: true\n    keys: {tags: {suite: ed25519}}\n",
-		devkms.DefaultRegion, devKMS(t))
-	require.NoError(t, m.Initialize(InitArgs{Present: true, Reserved: cfg}))
-	t.Cleanup(func() { _ = m.Finalize() })
+	m, cb := suiteModule(t, "ed", "{tags: {suite: ed25519}}", "", func(b kmsbackend.Backend) *countingBackend {
+		return &countingBackend{Backend: b}
+	})
 	return m, cb, pub
 }
 

@@ -9,9 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"fmt"
-	"log/slog"
 	"math/big"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -20,27 +18,16 @@ import (
 
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
-// cryptKeys are created once, in the shared dev KMS, tagged suite=crypt so
-// that only cryptModule's token sees them (testModule selects suite=token).
-var cryptKeys = []struct {
-	alias string
-	spec  kmsbackend.KeySpec
-	usage kmsbackend.KeyUsage
-}{
+// cryptSuite is created once, in the shared dev KMS, tagged suite=crypt so
+// that only cryptModule's token sees it (testModule selects suite=token).
+var cryptSuite = &keySuite{tag: "crypt", desc: "p11kms crypt test", keys: []suiteKey{
 	{"t-crypt-rsa2048", kmsbackend.SpecRSA2048, kmsbackend.UsageEncryptDecrypt},
 	{"t-crypt-rsa3072", kmsbackend.SpecRSA3072, kmsbackend.UsageEncryptDecrypt},
 	{"t-crypt-sign", kmsbackend.SpecRSA2048, kmsbackend.UsageSignVerify},
-}
-
-var (
-	cryptOnce sync.Once
-	cryptErr  error
-)
+}}
 
 // decryptCounter counts the KMS Decrypt calls of a real backend.
 type decryptCounter struct {
@@ -53,41 +40,13 @@ func (c *decryptCounter) Decrypt(ctx context.Context, arn string, alg kmsbackend
 	return c.Backend.Decrypt(ctx, arn, alg, ct)
 }
 
-// cryptModule returns an initialized module whose one token sees cryptKeys.
+// cryptModule returns an initialized module whose one token sees cryptSuite.
 func cryptModule(t *testing.T) (*Module, *decryptCounter) {
 	t.Helper()
-	url := devKMS(t)
-	cryptOnce.Do(func() {
-		ctx := context.Background()
-		b, err := aws.New(ctx, aws.Options{Region: devkms.DefaultRegion, Endpoint: url, Anonymous: true})
-		if err != nil {
-			cryptErr = err
-			return
-		}
-		defer b.Close()
-		for _, k := range cryptKeys {
-			if _, err := b.CreateKey(ctx, k.spec, k.usage, "alias/"+k.alias, "p11kms crypt test", map[string]string{"suite": "crypt"}); err != nil {
-				cryptErr = fmt.Errorf("create %s: %w", k.alias, err)
-				return
-			}
-		}
+	cryptSuite.create(t)
+	return suiteModule(t, "crypt", "{tags: {suite: crypt}}", "", func(b kmsbackend.Backend) *decryptCounter {
+		return &decryptCounter{Backend: b}
 	})
-	require.NoError(t, cryptErr)
-	m := New()
-	var dc *decryptCounter
-	m.NewBackend = func(ctx context.Context, tc TokenConfig, log *slog.Logger) (kmsbackend.Backend, error) {
-		b, err := newAWSBackend(ctx, tc, log)
-		if err != nil {
-			return nil, err
-		}
-		dc = &decryptCounter{Backend: b}
-		return dc, nil
-	}
-	cfg := fmt.Sprintf("log: {level: error}\ntokens:\n  - label: crypt\n    region: %s\n    endpoint: %s\n    anonymous: true\n    keys: {tags: {suite: crypt}}\n",
-		devkms.DefaultRegion, url)
-	require.NoError(t, m.Initialize(InitArgs{Present: true, Reserved: cfg}))
-	t.Cleanup(func() { _ = m.Finalize() })
-	return m, dc
 }
 
 // tokenRSAKey reads the public key off the token, as a client would (CKA_MODULUS, CKA_PUBLIC_EXPONENT).

@@ -9,8 +9,6 @@ import (
 	"encoding/asn1"
 	"encoding/binary"
 	"fmt"
-	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,30 +17,19 @@ import (
 
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
-// ecdhKeys are created once in the shared dev KMS, tagged suite=ecdh so
-// that only ecdhModule's token sees them (testModule selects suite=token).
-var ecdhKeys = []struct {
-	alias string
-	spec  kmsbackend.KeySpec
-	usage kmsbackend.KeyUsage
-}{
+// ecdhSuite is created once in the shared dev KMS, tagged suite=ecdh so
+// that only ecdhModule's token sees it (testModule selects suite=token).
+var ecdhSuite = &keySuite{tag: "ecdh", desc: "p11kms ecdh test", keys: []suiteKey{
 	{"t-ecdh-p256", kmsbackend.SpecECCNISTP256, kmsbackend.UsageKeyAgreement},
 	{"t-ecdh-p384", kmsbackend.SpecECCNISTP384, kmsbackend.UsageKeyAgreement},
 	{"t-ecdh-p521", kmsbackend.SpecECCNISTP521, kmsbackend.UsageKeyAgreement},
 	{"t-ecdh-sm2", kmsbackend.SpecSM2, kmsbackend.UsageKeyAgreement},
 	{"t-ecdh-sign", kmsbackend.SpecECCNISTP256, kmsbackend.UsageSignVerify},
 	{"t-ecdh-rsa", kmsbackend.SpecRSA2048, kmsbackend.UsageSignVerify},
-}
-
-var (
-	ecdhOnce sync.Once
-	ecdhErr  error
-)
+}}
 
 // agreeCounter counts the KMS DeriveSharedSecret calls of a real backend.
 type agreeCounter struct {
@@ -55,42 +42,14 @@ func (c *agreeCounter) DeriveSharedSecret(ctx context.Context, arn string, alg k
 	return c.Backend.(kmsbackend.KeyAgreer).DeriveSharedSecret(ctx, arn, alg, peer)
 }
 
-// ecdhModule returns an initialized module whose one token sees ecdhKeys,
+// ecdhModule returns an initialized module whose one token sees ecdhSuite,
 // with extra YAML lines appended to the token, and its counting backend.
 func ecdhModule(t *testing.T, extra string) (*Module, *agreeCounter) {
 	t.Helper()
-	url := devKMS(t)
-	ecdhOnce.Do(func() {
-		ctx := context.Background()
-		b, err := aws.New(ctx, aws.Options{Region: devkms.DefaultRegion, Endpoint: url, Anonymous: true})
-		if err != nil {
-			ecdhErr = err
-			return
-		}
-		defer b.Close()
-		for _, k := range ecdhKeys {
-			if _, err := b.CreateKey(ctx, k.spec, k.usage, "alias/"+k.alias, "p11kms ecdh test", map[string]string{"suite": "ecdh"}); err != nil {
-				ecdhErr = fmt.Errorf("create %s: %w", k.alias, err)
-				return
-			}
-		}
+	ecdhSuite.create(t)
+	return suiteModule(t, "ecdh", "{tags: {suite: ecdh}}", extra, func(b kmsbackend.Backend) *agreeCounter {
+		return &agreeCounter{Backend: b}
 	})
-	require.NoError(t, ecdhErr)
-	m := New()
-	var ac *agreeCounter
-	m.NewBackend = func(ctx context.Context, tc TokenConfig, log *slog.Logger) (kmsbackend.Backend, error) {
-		b, err := newAWSBackend(ctx, tc, log)
-		if err != nil {
-			return nil, err
-		}
-		ac = &agreeCounter{Backend: b}
-		return ac, nil
-	}
-	cfg := fmt.Sprintf("log: {level: error}\ntokens:\n  - label: ecdh\n    region: %s\n    endpoint: %s\n    anonymous: true\n    keys: {tags: {suite: ecdh}}\n%s",
-		devkms.DefaultRegion, url, extra)
-	require.NoError(t, m.Initialize(InitArgs{Present: true, Reserved: cfg}))
-	t.Cleanup(func() { _ = m.Finalize() })
-	return m, ac
 }
 
 // ecdhPair finds the private and public key objects labelled alias.

@@ -2,8 +2,6 @@ package token
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,23 +10,19 @@ import (
 
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
 	"github.com/p11kms/p11kms/kmsbackend/devkms"
 )
 
 // The token's tests run against a real dev KMS on loopback (local-kms inside
 // kmsbackend/devkms) through the real AWS backend.
 
-// testKeys are created once per test binary: alias -> spec.
-var testKeys = []struct {
-	alias string
-	spec  kmsbackend.KeySpec
-}{
-	{"t-rsa2048", kmsbackend.SpecRSA2048},
-	{"t-p256", kmsbackend.SpecECCNISTP256},
-	{"t-p384", kmsbackend.SpecECCNISTP384},
-	{"t-p521", kmsbackend.SpecECCNISTP521},
-	{"t-k256", kmsbackend.SpecECCSECGP256K1},
+// testKeys are created once per test binary, tagged suite=token.
+var testKeys = []suiteKey{
+	{"t-rsa2048", kmsbackend.SpecRSA2048, kmsbackend.UsageSignVerify},
+	{"t-p256", kmsbackend.SpecECCNISTP256, kmsbackend.UsageSignVerify},
+	{"t-p384", kmsbackend.SpecECCNISTP384, kmsbackend.UsageSignVerify},
+	{"t-p521", kmsbackend.SpecECCNISTP521, kmsbackend.UsageSignVerify},
+	{"t-k256", kmsbackend.SpecECCSECGP256K1, kmsbackend.UsageSignVerify},
 }
 
 var (
@@ -48,18 +42,7 @@ func devKMS(t testing.TB) string {
 			return
 		}
 		devURL = srv.URL()
-		b, err := aws.New(ctx, aws.Options{Region: devkms.DefaultRegion, Endpoint: devURL, Anonymous: true})
-		if err != nil {
-			devErr = err
-			return
-		}
-		defer b.Close()
-		for _, k := range testKeys {
-			if _, err := b.CreateKey(ctx, k.spec, kmsbackend.UsageSignVerify, "alias/"+k.alias, "p11kms token test", map[string]string{"suite": "token"}); err != nil {
-				devErr = fmt.Errorf("create %s: %w", k.alias, err)
-				return
-			}
-		}
+		_, devErr = createKeys(ctx, devURL, "p11kms token test", map[string]string{"suite": "token"}, testKeys)
 	})
 	require.NoError(t, devErr)
 	return devURL
@@ -86,22 +69,9 @@ func (c *countingBackend) ListKeys(ctx context.Context) ([]kmsbackend.KeyRef, er
 // keys, with extra YAML lines appended to the token, and its counting backend.
 func testModule(t testing.TB, extra string) (*Module, *countingBackend) {
 	t.Helper()
-	url := devKMS(t)
-	m := New()
-	var cb *countingBackend
-	m.NewBackend = func(ctx context.Context, tc TokenConfig, log *slog.Logger) (kmsbackend.Backend, error) {
-		b, err := newAWSBackend(ctx, tc, log)
-		if err != nil {
-			return nil, err
-		}
-		cb = &countingBackend{Backend: b}
-		return cb, nil
-	}
-	cfg := fmt.Sprintf("log: {level: error}\ntokens:\n  - label: test\n    region: %s\n    endpoint: %s\n    anonymous: true\n    keys: {tags: {suite: token}}\n%s",
-		devkms.DefaultRegion, url, extra)
-	require.NoError(t, m.Initialize(InitArgs{Present: true, Reserved: cfg}))
-	t.Cleanup(func() { _ = m.Finalize() })
-	return m, cb
+	return suiteModule(t, "test", "{tags: {suite: token}}", extra, func(b kmsbackend.Backend) *countingBackend {
+		return &countingBackend{Backend: b}
+	})
 }
 
 // openSession opens an RO session on slot 0.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -15,27 +13,20 @@ import (
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
 	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
-// blobKeys are created once in the shared dev KMS, tagged suite=kmsblob so
-// that only blobModule's token sees them.
-var blobKeys = []struct {
-	alias string
-	spec  kmsbackend.KeySpec
-	usage kmsbackend.KeyUsage
-}{
+// blobSuite is created once in the shared dev KMS, tagged suite=kmsblob so
+// that only blobModule's token sees it.
+var blobSuite = &keySuite{tag: "kmsblob", desc: "p11kms kmsblob test", keys: []suiteKey{
 	{"t-kms-a", kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt},
 	{"t-kms-b", kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt},
 	{"t-kms-sign", kmsbackend.SpecECCNISTP256, kmsbackend.UsageSignVerify},
-}
+}}
 
-var (
-	blobOnce  sync.Once
-	blobErr   error
-	blobInfos = map[string]*kmsbackend.KeyInfo{}
-)
+// blobInfos are blobSuite's keys as CreateKey returned them, by alias
+// (filled by blobOracle).
+var blobInfos map[string]*kmsbackend.KeyInfo
 
 // blobCounter counts the symmetric calls of a real backend.
 type blobCounter struct {
@@ -55,47 +46,22 @@ func (c *blobCounter) DecryptWithContext(ctx context.Context, arn string, ct []b
 }
 
 // blobOracle is an aws backend on the shared dev KMS, independent of the
-// module; it creates blobKeys on first use.
+// module; it creates blobSuite on first use.
 func blobOracle(t *testing.T) *aws.Backend {
 	t.Helper()
-	url := devKMS(t)
-	b, err := aws.New(context.Background(), aws.Options{Region: devkms.DefaultRegion, Endpoint: url, Anonymous: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	blobOnce.Do(func() {
-		for _, k := range blobKeys {
-			info, err := b.CreateKey(context.Background(), k.spec, k.usage, "alias/"+k.alias, "p11kms kmsblob test", map[string]string{"suite": "kmsblob"})
-			if err != nil {
-				blobErr = fmt.Errorf("create %s: %w", k.alias, err)
-				return
-			}
-			blobInfos[k.alias] = info
-		}
-	})
-	require.NoError(t, blobErr)
+	b := kmsOracle(t)
+	blobInfos = blobSuite.create(t)
 	return b
 }
 
-// blobModule returns an initialized module whose one token sees blobKeys,
+// blobModule returns an initialized module whose one token sees blobSuite,
 // its counting backend and an open session.
 func blobModule(t *testing.T) (*Module, *blobCounter, uint) {
 	t.Helper()
-	url := devKMS(t)
 	blobOracle(t)
-	m := New()
-	var bc *blobCounter
-	m.NewBackend = func(ctx context.Context, tc TokenConfig, log *slog.Logger) (kmsbackend.Backend, error) {
-		b, err := newAWSBackend(ctx, tc, log)
-		if err != nil {
-			return nil, err
-		}
-		bc = &blobCounter{Backend: b, sym: b.(kmsbackend.SymmetricCrypter)}
-		return bc, nil
-	}
-	cfg := fmt.Sprintf("log: {level: error}\ntokens:\n  - label: blob\n    region: %s\n    endpoint: %s\n    anonymous: true\n    keys: {tags: {suite: kmsblob}}\n",
-		devkms.DefaultRegion, url)
-	require.NoError(t, m.Initialize(InitArgs{Present: true, Reserved: cfg}))
-	t.Cleanup(func() { _ = m.Finalize() })
+	m, bc := suiteModule(t, "blob", "{tags: {suite: kmsblob}}", "", func(b kmsbackend.Backend) *blobCounter {
+		return &blobCounter{Backend: b, sym: b.(kmsbackend.SymmetricCrypter)}
+	})
 	return m, bc, openSession(t, m)
 }
 

@@ -2,10 +2,7 @@ package token
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -15,7 +12,6 @@ import (
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
 	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 )
 
 // macKeys are HMAC keys created once in the shared dev KMS with the aws
@@ -40,33 +36,32 @@ var macKeys = []struct {
 // macDisableAlias is an HMAC key that TestHMACKeyDisabledInKMS disables.
 const macDisableAlias = "t-hmac-disabled"
 
+// macSuite is macKeys, created once in the shared dev KMS (tagged
+// suite=hmac), and macDisableSuite the untagged key
+// TestHMACKeyDisabledInKMS disables.
 var (
-	macOnce sync.Once
-	macErr  error
-	// macInfos are the oracle's descriptions of macKeys, by alias.
-	macInfos = map[string]*kmsbackend.KeyInfo{}
+	macSuite        = &keySuite{tag: "hmac", desc: "p11kms token HMAC test", keys: macSuiteKeys()}
+	macDisableSuite = &keySuite{keys: []suiteKey{{macDisableAlias, kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac}}}
+	// macInfos are the oracle's descriptions of macKeys, by alias (filled by macOracle).
+	macInfos map[string]*kmsbackend.KeyInfo
 )
 
+// macSuiteKeys returns macKeys as the rows of a keySuite.
+func macSuiteKeys() []suiteKey {
+	var keys []suiteKey
+	for _, k := range macKeys {
+		keys = append(keys, suiteKey{k.alias, k.spec, kmsbackend.UsageGenerateVerifyMac})
+	}
+	return keys
+}
+
 // macOracle returns an aws backend on the shared dev KMS, independent of the
-// module, creating macKeys on first use.
+// module, creating macSuite and macDisableSuite on first use.
 func macOracle(t *testing.T) *aws.Backend {
 	t.Helper()
-	url := devKMS(t)
-	b, err := aws.New(context.Background(), aws.Options{Region: devkms.DefaultRegion, Endpoint: url, Anonymous: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	macOnce.Do(func() {
-		for _, k := range macKeys {
-			info, err := b.CreateKey(context.Background(), k.spec, kmsbackend.UsageGenerateVerifyMac, "alias/"+k.alias, "p11kms token HMAC test", map[string]string{"suite": "hmac"})
-			if err != nil {
-				macErr = fmt.Errorf("create %s: %w", k.alias, err)
-				return
-			}
-			macInfos[k.alias] = info
-		}
-		_, macErr = b.CreateKey(context.Background(), kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac, "alias/"+macDisableAlias, "", nil)
-	})
-	require.NoError(t, macErr)
+	b := kmsOracle(t)
+	macInfos = macSuite.create(t)
+	macDisableSuite.create(t)
 	return b
 }
 
@@ -93,7 +88,6 @@ func (c *macCounter) VerifyMac(ctx context.Context, arn string, alg kmsbackend.M
 // to the token, and its counting backend.
 func macModule(t *testing.T, extra string, aliases ...string) (*Module, *macCounter) {
 	t.Helper()
-	url := devKMS(t)
 	macOracle(t)
 	if len(aliases) == 0 {
 		aliases = []string{"t-rsa2048"}
@@ -101,21 +95,9 @@ func macModule(t *testing.T, extra string, aliases ...string) (*Module, *macCoun
 			aliases = append(aliases, k.alias)
 		}
 	}
-	m := New()
-	var mc *macCounter
-	m.NewBackend = func(ctx context.Context, tc TokenConfig, log *slog.Logger) (kmsbackend.Backend, error) {
-		b, err := newAWSBackend(ctx, tc, log)
-		if err != nil {
-			return nil, err
-		}
-		mc = &macCounter{Backend: b, macer: b.(kmsbackend.Macer)}
-		return mc, nil
-	}
-	cfg := fmt.Sprintf("log: {level: error}\ntokens:\n  - label: test\n    region: %s\n    endpoint: %s\n    anonymous: true\n    keys: {aliases: [%s]}\n%s",
-		devkms.DefaultRegion, url, strings.Join(aliases, ", "), extra)
-	require.NoError(t, m.Initialize(InitArgs{Present: true, Reserved: cfg}))
-	t.Cleanup(func() { _ = m.Finalize() })
-	return m, mc
+	return suiteModule(t, "test", "{aliases: ["+strings.Join(aliases, ", ")+"]}", extra, func(b kmsbackend.Backend) *macCounter {
+		return &macCounter{Backend: b, macer: b.(kmsbackend.Macer)}
+	})
 }
 
 // secretKey returns the handle of the one secret-key object labelled alias.

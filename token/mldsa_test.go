@@ -7,7 +7,6 @@ import (
 	"crypto/sha3"
 	"encoding/asn1"
 	"fmt"
-	"log/slog"
 	"sync"
 	"testing"
 
@@ -20,8 +19,6 @@ import (
 
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
@@ -43,48 +40,26 @@ var mlSets = []struct {
 	{"t-mldsa87", kmsbackend.SpecMLDSA87, ck.CKP_ML_DSA_87, mldsa87.Scheme(), 2592, 4627},
 }
 
-var (
-	mlOnce sync.Once
-	mlSPKI map[kmsbackend.KeySpec][]byte
-	mlErr  error
-)
+// mlSuite is the ML-DSA keys and a P-256 key (for the wrong-key-type
+// cases) in the shared dev KMS, tagged suite=mldsa so the selections of
+// other tests do not see them.
+var mlSuite = &keySuite{tag: "mldsa", desc: "p11kms token test", keys: func() []suiteKey {
+	keys := []suiteKey{{"t-mldsa-p256", kmsbackend.SpecECCNISTP256, kmsbackend.UsageSignVerify}}
+	for _, s := range mlSets {
+		keys = append(keys, suiteKey{s.alias, s.spec, kmsbackend.UsageSignVerify})
+	}
+	return keys
+}()}
 
-// mlDevKeys creates, once, the ML-DSA keys and a P-256 key (for the
-// wrong-key-type cases) in the shared dev KMS, tagged suite=mldsa so the
-// selections of other tests do not see them, and returns each SPKI by spec.
+// mlDevKeys creates mlSuite once and returns each key's SPKI by spec.
 func mlDevKeys(t *testing.T) map[kmsbackend.KeySpec][]byte {
 	t.Helper()
-	url := devKMS(t)
-	mlOnce.Do(func() {
-		ctx := context.Background()
-		b, err := aws.New(ctx, aws.Options{Region: devkms.DefaultRegion, Endpoint: url, Anonymous: true})
-		if err != nil {
-			mlErr = err
-			return
-		}
-		defer b.Close()
-		mlSPKI = map[kmsbackend.KeySpec][]byte{}
-		keys := []struct {
-			alias string
-			spec  kmsbackend.KeySpec
-		}{{"t-mldsa-p256", kmsbackend.SpecECCNISTP256}}
-		for _, s := range mlSets {
-			keys = append(keys, struct {
-				alias string
-				spec  kmsbackend.KeySpec
-			}{s.alias, s.spec})
-		}
-		for _, k := range keys {
-			info, err := b.CreateKey(ctx, k.spec, kmsbackend.UsageSignVerify, "alias/"+k.alias, "p11kms token test", map[string]string{"suite": "mldsa"})
-			if err != nil {
-				mlErr = fmt.Errorf("create %s: %w", k.alias, err)
-				return
-			}
-			mlSPKI[k.spec] = info.PublicKeyDER
-		}
-	})
-	require.NoError(t, mlErr)
-	return mlSPKI
+	infos := mlSuite.create(t)
+	spkis := map[kmsbackend.KeySpec][]byte{}
+	for _, k := range mlSuite.keys {
+		spkis[k.spec] = infos[k.alias].PublicKeyDER
+	}
+	return spkis
 }
 
 // mtBackend records the MessageType of every KMS Sign call.
@@ -110,24 +85,13 @@ func (b *mtBackend) take() []kmsbackend.MessageType {
 	return out
 }
 
-// mlModule is a module whose one token holds the suite=mldsa keys.
+// mlModule is a module whose one token holds mlSuite.
 func mlModule(t *testing.T) (*Module, *mtBackend, map[kmsbackend.KeySpec][]byte) {
 	t.Helper()
 	spkis := mlDevKeys(t)
-	m := New()
-	var mb *mtBackend
-	m.NewBackend = func(ctx context.Context, tc TokenConfig, log *slog.Logger) (kmsbackend.Backend, error) {
-		b, err := newAWSBackend(ctx, tc, log)
-		if err != nil {
-			return nil, err
-		}
-		mb = &mtBackend{Backend: b}
-		return mb, nil
-	}
-	cfg := fmt.Sprintf("log: {level: error}\ntokens:\n  - label: mldsa\n    region: %s\n    endpoint: %s\n    anonymous: true\n    keys: {tags: {suite: mldsa}}\n",
-		devkms.DefaultRegion, devKMS(t))
-	require.NoError(t, m.Initialize(InitArgs{Present: true, Reserved: cfg}))
-	t.Cleanup(func() { _ = m.Finalize() })
+	m, mb := suiteModule(t, "mldsa", "{tags: {suite: mldsa}}", "", func(b kmsbackend.Backend) *mtBackend {
+		return &mtBackend{Backend: b}
+	})
 	return m, mb, spkis
 }
 

@@ -1,16 +1,13 @@
 package token
 
 import (
-	"context"
 	"encoding/asn1"
 	"encoding/hex"
-	"fmt"
 	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,7 +16,6 @@ import (
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
 	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
@@ -28,59 +24,28 @@ import (
 // the token's signatures (dgst -sm3 with distid) and encrypts to the KMS
 // public key for the token to decrypt.
 
-// sm2Keys are created once: alias -> usage.
-var sm2Keys = []struct {
-	alias string
-	usage kmsbackend.KeyUsage
-}{
-	{"t-sm2-sign", kmsbackend.UsageSignVerify},
-	{"t-sm2-crypt", kmsbackend.UsageEncryptDecrypt},
-}
+// sm2Suite is created once.
+var sm2Suite = &keySuite{tag: "sm2", desc: "p11kms sm2 test", keys: []suiteKey{
+	{"t-sm2-sign", kmsbackend.SpecSM2, kmsbackend.UsageSignVerify},
+	{"t-sm2-crypt", kmsbackend.SpecSM2, kmsbackend.UsageEncryptDecrypt},
+}}
 
-var (
-	sm2Once  sync.Once
-	sm2Infos map[string]*kmsbackend.KeyInfo // by alias, as CreateKey returned them
-	sm2Err   error
-)
+// sm2Infos are sm2Suite's keys as CreateKey returned them, by alias (filled
+// by sm2Module).
+var sm2Infos map[string]*kmsbackend.KeyInfo
 
 // sm2Oracle is an aws backend straight at the dev KMS: KMS itself, for the
 // calls the test makes outside the module (Decrypt, RAW Sign).
 func sm2Oracle(t *testing.T) *aws.Backend {
 	t.Helper()
-	b, err := aws.New(context.Background(), aws.Options{Region: devkms.DefaultRegion, Endpoint: devKMS(t), Anonymous: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	return b
+	return kmsOracle(t)
 }
 
-// sm2Module returns an initialized module whose one token holds sm2Keys.
+// sm2Module returns an initialized module whose one token holds sm2Suite.
 func sm2Module(t *testing.T) *Module {
 	t.Helper()
-	url := devKMS(t)
-	sm2Once.Do(func() {
-		ctx := context.Background()
-		b, err := aws.New(ctx, aws.Options{Region: devkms.DefaultRegion, Endpoint: url, Anonymous: true})
-		if err != nil {
-			sm2Err = err
-			return
-		}
-		defer b.Close()
-		sm2Infos = map[string]*kmsbackend.KeyInfo{}
-		for _, k := range sm2Keys {
-			info, err := b.CreateKey(ctx, kmsbackend.SpecSM2, k.usage, "alias/"+k.alias, "p11kms sm2 test", map[string]string{"suite": "sm2"})
-			if err != nil {
-				sm2Err = fmt.Errorf("create %s: %w", k.alias, err)
-				return
-			}
-			sm2Infos[k.alias] = info
-		}
-	})
-	require.NoError(t, sm2Err)
-	m := New()
-	cfg := fmt.Sprintf("log: {level: error}\ntokens:\n  - label: sm2\n    region: %s\n    endpoint: %s\n    anonymous: true\n    keys: {tags: {suite: sm2}}\n",
-		devkms.DefaultRegion, url)
-	require.NoError(t, m.Initialize(InitArgs{Present: true, Reserved: cfg}))
-	t.Cleanup(func() { _ = m.Finalize() })
+	sm2Infos = sm2Suite.create(t)
+	m, _ := suiteModule[kmsbackend.Backend](t, "sm2", "{tags: {suite: sm2}}", "", nil)
 	return m
 }
 

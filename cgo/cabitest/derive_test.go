@@ -1,7 +1,6 @@
 package cabitest
 
 import (
-	"context"
 	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/x509"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/miekg/pkcs11"
 	"github.com/stretchr/testify/assert"
@@ -23,17 +21,13 @@ import (
 
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 )
 
-// ecdhEnv is a dev KMS of the ECDH tests' own (so the main fixture's counts
-// stay as other tests expect) holding one KEY_AGREEMENT key per NIST curve
-// made by the aws backend's CreateKey; the module reaches it through the
-// counting proxy.
+// ecdhEnv is an own environment (ownenv_test.go) holding one
+// KEY_AGREEMENT key per NIST curve made by the aws backend's CreateKey.
 type ecdhEnv struct {
-	proxyURL string
-	spki     map[string][]byte // alias label -> the KMS key's SPKI
+	*ownEnv
+	spki map[string][]byte // alias label -> the KMS key's SPKI
 }
 
 var ecdhCurves = []struct {
@@ -48,29 +42,15 @@ var ecdhCurves = []struct {
 
 func startECDHEnv(t *testing.T) *ecdhEnv {
 	t.Helper()
-	srv, err := devkms.Start(context.Background(), devkms.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	proxy := startCountingProxy(srv.URL())
-	t.Cleanup(proxy.Close)
-	b, err := aws.New(context.Background(), aws.Options{Region: devkms.DefaultRegion, Endpoint: srv.URL(), Anonymous: true, CallTimeout: 10 * time.Second})
-	require.NoError(t, err)
-	defer b.Close()
-	e := &ecdhEnv{proxyURL: proxy.URL, spki: map[string][]byte{}}
+	var keys []ownKey
 	for _, c := range ecdhCurves {
-		info, err := b.CreateKey(context.Background(), c.spec, kmsbackend.UsageKeyAgreement, "alias/"+c.label, "", nil)
-		require.NoError(t, err)
-		e.spki[c.label] = info.PublicKeyDER
+		keys = append(keys, ownKey{c.spec, kmsbackend.UsageKeyAgreement, "alias/" + c.label})
+	}
+	e := &ecdhEnv{ownEnv: startOwnEnv(t, "ecdh", nil, keys...), spki: map[string][]byte{}}
+	for _, c := range ecdhCurves {
+		e.spki[c.label] = e.keys["alias/"+c.label].PublicKeyDER
 	}
 	return e
-}
-
-// init loads the module with a pReserved configuration whose one token
-// holds the agreement keys.
-func (e *ecdhEnv) init(t *testing.T) (*pkcs11.Ctx, pkcs11.SessionHandle) {
-	t.Helper()
-	p := initializedWith(t, configYAML(fmt.Sprintf("  - label: ecdh\n    region: %s\n    endpoint: %q\n    anonymous: true\n", devkms.DefaultRegion, e.proxyURL)))
-	return p, openSession(t, p, slotByLabel(t, p, "ecdh"), ck.CKF_SERIAL_SESSION)
 }
 
 // privKey finds the private key object labelled label.

@@ -2,19 +2,16 @@ package cabitest
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/pem"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/miekg/pkcs11"
 	"github.com/stretchr/testify/assert"
@@ -23,46 +20,32 @@ import (
 	"github.com/p11kms/p11kms/cgo/cabitest/rawc"
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 )
 
-// edEnv is a dev KMS of the EdDSA tests' own (so the main fixture's counts
-// stay as other tests expect) holding one Ed25519 key made by the aws
-// backend's CreateKey; the module reaches it through the counting proxy.
+// edEnv is an own environment (ownenv_test.go) holding one Ed25519 key
+// made by the aws backend's CreateKey.
 type edEnv struct {
-	proxyURL string
-	pub      ed25519.PublicKey
-	spki     []byte
+	*ownEnv
+	pub  ed25519.PublicKey
+	spki []byte
 }
 
 func startEdEnv(t *testing.T) *edEnv {
 	t.Helper()
-	srv, err := devkms.Start(context.Background(), devkms.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	proxy := startCountingProxy(srv.URL())
-	t.Cleanup(proxy.Close)
-	b, err := aws.New(context.Background(), aws.Options{Region: devkms.DefaultRegion, Endpoint: srv.URL(), Anonymous: true, CallTimeout: 10 * time.Second})
-	require.NoError(t, err)
-	defer b.Close()
-	info, err := b.CreateKey(context.Background(), kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify, "alias/cabitest-ed25519", "", nil)
-	require.NoError(t, err)
+	own := startOwnEnv(t, "eddsa", nil, ownKey{kmsbackend.SpecECCNISTEdwards25519, kmsbackend.UsageSignVerify, "alias/cabitest-ed25519"})
+	info := own.keys["alias/cabitest-ed25519"]
 	pk, err := x509.ParsePKIXPublicKey(info.PublicKeyDER)
 	require.NoError(t, err)
-	return &edEnv{proxyURL: proxy.URL, pub: pk.(ed25519.PublicKey), spki: info.PublicKeyDER}
+	return &edEnv{ownEnv: own, pub: pk.(ed25519.PublicKey), spki: info.PublicKeyDER}
 }
 
-// init loads the module with a pReserved configuration whose one token
-// holds the Ed25519 key, and returns the key's two objects.
+// init loads the module with a token holding the Ed25519 key, and returns
+// the key's two objects.
 func (e *edEnv) init(t *testing.T) (p *pkcs11.Ctx, sh pkcs11.SessionHandle, priv, pub pkcs11.ObjectHandle) {
 	t.Helper()
-	p = initializedWith(t, configYAML(fmt.Sprintf("  - label: eddsa\n    region: %s\n    endpoint: %q\n    anonymous: true\n", devkms.DefaultRegion, e.proxyURL)))
-	sh = openSession(t, p, slotByLabel(t, p, "eddsa"), ck.CKF_SERIAL_SESSION)
+	p, sh = e.ownEnv.init(t)
 	one := func(cls uint) pkcs11.ObjectHandle {
-		hs := findAll(t, p, sh, []*pkcs11.Attribute{pkcs11.NewAttribute(ck.CKA_CLASS, cls), pkcs11.NewAttribute(ck.CKA_KEY_TYPE, ck.CKK_EC_EDWARDS)})
-		require.Len(t, hs, 1)
-		return hs[0]
+		return oneObject(t, p, sh, pkcs11.NewAttribute(ck.CKA_CLASS, cls), pkcs11.NewAttribute(ck.CKA_KEY_TYPE, ck.CKK_EC_EDWARDS))
 	}
 	return p, sh, one(ck.CKO_PRIVATE_KEY), one(ck.CKO_PUBLIC_KEY)
 }

@@ -1,11 +1,10 @@
 package cabitest
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/miekg/pkcs11"
 	"github.com/stretchr/testify/require"
@@ -13,7 +12,6 @@ import (
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
 	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 )
 
 // everyKeys is one KMS key of every spec and usage the token exposes, the
@@ -47,9 +45,9 @@ type everyKey struct {
 	allowedMechs []uint
 }
 
-// everyEnv is a dev KMS of this test's own holding everyKeys, an aws backend
-// straight at it as the independent party (VerifyMac, Decrypt), and the
-// module loaded with one token over all of them.
+// everyEnv is an own environment (ownenv_test.go) holding everyKeys, its
+// oracle the independent party (VerifyMac, Decrypt), and the module loaded
+// with one token over all of them.
 type everyEnv struct {
 	p      *pkcs11.Ctx
 	sh     pkcs11.SessionHandle
@@ -60,24 +58,16 @@ type everyEnv struct {
 
 func startEveryEnv(t *testing.T) *everyEnv {
 	t.Helper()
-	ctx := context.Background()
-	srv, err := devkms.Start(ctx, devkms.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	proxy := startCountingProxy(srv.URL())
-	t.Cleanup(proxy.Close)
-	oracle, err := aws.New(ctx, aws.Options{Region: devkms.DefaultRegion, Endpoint: srv.URL(), Anonymous: true, CallTimeout: 30 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = oracle.Close() })
-	e := &everyEnv{oracle: oracle}
+	var created []ownKey
 	for _, k := range everyKeys {
-		label := fmt.Sprintf("every-%s-%s", k.spec, k.usage)
-		info, err := oracle.CreateKey(ctx, k.spec, k.usage, "alias/"+label, "", nil)
-		require.NoError(t, err, "CreateKey %s", label)
-		e.keys = append(e.keys, &everyKey{info: info, label: label})
+		created = append(created, ownKey{k.spec, k.usage, fmt.Sprintf("alias/every-%s-%s", k.spec, k.usage)})
 	}
-	e.p = initializedWith(t, configYAML(fmt.Sprintf("  - label: every\n    region: %s\n    endpoint: %q\n    anonymous: true\n", devkms.DefaultRegion, proxy.URL)))
-	e.slot = slotByLabel(t, e.p, "every")
+	own := startOwnEnv(t, "every", nil, created...)
+	e := &everyEnv{oracle: own.oracle}
+	for _, k := range created {
+		e.keys = append(e.keys, &everyKey{info: own.keys[k.alias], label: strings.TrimPrefix(k.alias, "alias/")})
+	}
+	e.p, e.slot = own.load(t)
 	e.sh = openSession(t, e.p, e.slot, ck.CKF_SERIAL_SESSION|ck.CKF_RW_SESSION)
 	for _, k := range e.keys {
 		e.findObjects(t, k)

@@ -8,9 +8,7 @@ import (
 	"crypto/sha512"
 	"fmt"
 	"hash"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/miekg/pkcs11"
 	"github.com/stretchr/testify/assert"
@@ -19,7 +17,6 @@ import (
 	"github.com/p11kms/p11kms/cgo/cabitest/rawc"
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
 	"github.com/p11kms/p11kms/kmsbackend/devkms"
 )
 
@@ -39,17 +36,14 @@ var hmacKeys = []struct {
 	{kmsbackend.SpecHMAC512, ck.CKM_SHA512_HMAC, ck.CKK_SHA512_HMAC, sha512.New, 64},
 }
 
-// hmacEnv is a dev KMS of the HMAC tests' own, so that the main fixture's
-// object and mechanism counts stay as other tests expect: one seeded key
-// per HMAC spec (in hmacKeys order), whose material the test knows, so Go's
-// crypto/hmac verifies every MAC independently; and one HMAC_256 key made
-// by the aws backend's CreateKey, checked by the dev KMS's VerifyMac. The
-// module reaches it through the counting proxy (kmsRequests).
+// hmacEnv is an own environment (ownenv_test.go) with one seeded key per
+// HMAC spec (in hmacKeys order, ownEnv.seed), whose material the test
+// knows, so Go's crypto/hmac verifies every MAC independently; and one
+// HMAC_256 key made by the aws backend's CreateKey, checked by the dev
+// KMS's VerifyMac.
 type hmacEnv struct {
-	proxyURL string
-	seed     []devkms.SeedKey
-	created  *kmsbackend.KeyInfo
-	oracle   *aws.Backend
+	*ownEnv
+	created *kmsbackend.KeyInfo
 }
 
 func startHMACEnv(t *testing.T) *hmacEnv {
@@ -58,29 +52,8 @@ func startHMACEnv(t *testing.T) *hmacEnv {
 	for i, k := range hmacKeys {
 		specs[i] = devkms.StandardKey{Spec: k.spec, Usage: kmsbackend.UsageGenerateVerifyMac, Alias: "alias/cabitest-" + k.spec.String()}
 	}
-	seed, err := devkms.GenerateSeed(specs)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "hmac-seed.yaml")
-	require.NoError(t, devkms.WriteSeedFile(path, seed))
-	srv, err := devkms.Start(context.Background(), devkms.Options{SeedFile: path})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	proxy := startCountingProxy(srv.URL())
-	t.Cleanup(proxy.Close)
-	oracle, err := aws.New(context.Background(), aws.Options{Region: devkms.DefaultRegion, Endpoint: srv.URL(), Anonymous: true, CallTimeout: 10 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = oracle.Close() })
-	created, err := oracle.CreateKey(context.Background(), kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac, "alias/cabitest-created-hmac", "", nil)
-	require.NoError(t, err)
-	return &hmacEnv{proxyURL: proxy.URL, seed: seed, created: created, oracle: oracle}
-}
-
-// init loads the module with a pReserved configuration whose one token
-// selects every key of the environment's dev KMS.
-func (e *hmacEnv) init(t *testing.T) (*pkcs11.Ctx, pkcs11.SessionHandle) {
-	t.Helper()
-	p := initializedWith(t, configYAML(fmt.Sprintf("  - label: hmac\n    region: %s\n    endpoint: %q\n    anonymous: true\n", devkms.DefaultRegion, e.proxyURL)))
-	return p, openSession(t, p, slotByLabel(t, p, "hmac"), ck.CKF_SERIAL_SESSION)
+	own := startOwnEnv(t, "hmac", specs, ownKey{kmsbackend.SpecHMAC256, kmsbackend.UsageGenerateVerifyMac, "alias/cabitest-created-hmac"})
+	return &hmacEnv{ownEnv: own, created: own.keys["alias/cabitest-created-hmac"]}
 }
 
 // secretKeyByLabel returns the one secret-key object labelled label.

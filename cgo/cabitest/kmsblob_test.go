@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/miekg/pkcs11"
 	"github.com/stretchr/testify/assert"
@@ -14,48 +12,24 @@ import (
 
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
 	"github.com/p11kms/p11kms/kmsbackend/devkms"
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
-// kmsBlobEnv is a dev KMS of the KMS-blob tests' own (so the main
-// fixture's counts stay as other tests expect) with two SYMMETRIC_DEFAULT
-// keys, reached by the module through the counting proxy (kmsRequests), and
-// an aws backend straight at it as the independent party.
+// kmsBlobEnv is an own environment (ownenv_test.go) with two
+// SYMMETRIC_DEFAULT keys: a seeded one (a) and one made by CreateKey (b).
 type kmsBlobEnv struct {
-	proxyURL string
-	a, b     *kmsbackend.KeyInfo
-	oracle   *aws.Backend
+	*ownEnv
+	a, b *kmsbackend.KeyInfo
 }
 
 func startKMSBlobEnv(t *testing.T) *kmsBlobEnv {
 	t.Helper()
-	seed, err := devkms.GenerateSeed([]devkms.StandardKey{{Spec: kmsbackend.SpecSymmetricDefault, Usage: kmsbackend.UsageEncryptDecrypt, Alias: "alias/cabitest-kms-seeded"}})
+	own := startOwnEnv(t, "kmsblob", []devkms.StandardKey{{Spec: kmsbackend.SpecSymmetricDefault, Usage: kmsbackend.UsageEncryptDecrypt, Alias: "alias/cabitest-kms-seeded"}},
+		ownKey{kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt, "alias/cabitest-kms-created"})
+	a, err := own.oracle.DescribeKey(context.Background(), "alias/cabitest-kms-seeded")
 	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "kmsblob-seed.yaml")
-	require.NoError(t, devkms.WriteSeedFile(path, seed))
-	srv, err := devkms.Start(context.Background(), devkms.Options{SeedFile: path})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	proxy := startCountingProxy(srv.URL())
-	t.Cleanup(proxy.Close)
-	oracle, err := aws.New(context.Background(), aws.Options{Region: devkms.DefaultRegion, Endpoint: srv.URL(), Anonymous: true, CallTimeout: 10 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = oracle.Close() })
-	a, err := oracle.DescribeKey(context.Background(), "alias/cabitest-kms-seeded")
-	require.NoError(t, err)
-	b, err := oracle.CreateKey(context.Background(), kmsbackend.SpecSymmetricDefault, kmsbackend.UsageEncryptDecrypt, "alias/cabitest-kms-created", "", nil)
-	require.NoError(t, err)
-	return &kmsBlobEnv{proxyURL: proxy.URL, a: a, b: b, oracle: oracle}
-}
-
-// init loads the module with a pReserved configuration whose one token
-// selects every key of the environment's dev KMS.
-func (e *kmsBlobEnv) init(t *testing.T) (*pkcs11.Ctx, pkcs11.SessionHandle) {
-	t.Helper()
-	p := initializedWith(t, configYAML(fmt.Sprintf("  - label: kmsblob\n    region: %s\n    endpoint: %q\n    anonymous: true\n", devkms.DefaultRegion, e.proxyURL)))
-	return p, openSession(t, p, slotByLabel(t, p, "kmsblob"), ck.CKF_SERIAL_SESSION)
+	return &kmsBlobEnv{ownEnv: own, a: a, b: own.keys["alias/cabitest-kms-created"]}
 }
 
 func kmsBlobMech(ec map[string]string) []*pkcs11.Mechanism {

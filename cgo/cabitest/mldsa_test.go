@@ -2,7 +2,6 @@ package cabitest
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha3"
 	"encoding/asn1"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cloudflare/circl/sign"
 	"github.com/cloudflare/circl/sign/mldsa/mldsa44"
@@ -28,8 +26,6 @@ import (
 	"github.com/p11kms/p11kms/cgo/cabitest/rawc"
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 )
 
 // The ML-DSA C-ABI tests run a dev KMS of their own (so the main fixture's
@@ -51,24 +47,25 @@ var mlCABISets = []struct {
 	{kmsbackend.SpecMLDSA87, ck.CKP_ML_DSA_87, mldsa87.Scheme(), 2592, 4627},
 }
 
-// mlEnv is the dev KMS with the three keys and the MessageType recorder.
+// mlEnv is an own environment (ownenv_test.go) with the three keys, whose
+// module-facing proxyURL is the MessageType recorder in front of the
+// counting proxy.
 type mlEnv struct {
-	proxyURL string
-	raw      map[uint][]byte // FIPS 204 public key by CKP_ML_DSA_*
-	spki     map[uint][]byte
-	mu       sync.Mutex
-	mts      []string
+	*ownEnv
+	raw  map[uint][]byte // FIPS 204 public key by CKP_ML_DSA_*
+	spki map[uint][]byte
+	mu   sync.Mutex
+	mts  []string
 }
 
 func startMLEnv(t *testing.T) *mlEnv {
 	t.Helper()
-	srv, err := devkms.Start(context.Background(), devkms.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	counting := startCountingProxy(srv.URL())
-	t.Cleanup(counting.Close)
-	e := &mlEnv{raw: map[uint][]byte{}, spki: map[uint][]byte{}}
-	u, _ := url.Parse(counting.URL)
+	var keys []ownKey
+	for _, s := range mlCABISets {
+		keys = append(keys, ownKey{s.spec, kmsbackend.UsageSignVerify, "alias/cabitest-" + strings.ToLower(s.spec.String())})
+	}
+	e := &mlEnv{ownEnv: startOwnEnv(t, "mldsa", nil, keys...), raw: map[uint][]byte{}, spki: map[uint][]byte{}}
+	u, _ := url.Parse(e.proxyURL)
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = proxyTransport
 	recorder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,17 +82,13 @@ func startMLEnv(t *testing.T) *mlEnv {
 	}))
 	t.Cleanup(recorder.Close)
 	e.proxyURL = recorder.URL
-	b, err := aws.New(context.Background(), aws.Options{Region: devkms.DefaultRegion, Endpoint: srv.URL(), Anonymous: true, CallTimeout: 10 * time.Second})
-	require.NoError(t, err)
-	defer b.Close()
-	for _, s := range mlCABISets {
-		info, err := b.CreateKey(context.Background(), s.spec, kmsbackend.UsageSignVerify, "alias/cabitest-"+strings.ToLower(s.spec.String()), "", nil)
-		require.NoError(t, err)
+	for i, s := range mlCABISets {
+		info := e.keys[keys[i].alias]
 		var spki struct {
 			Alg struct{ OID asn1.ObjectIdentifier }
 			Key asn1.BitString
 		}
-		_, err = asn1.Unmarshal(info.PublicKeyDER, &spki)
+		_, err := asn1.Unmarshal(info.PublicKeyDER, &spki)
 		require.NoError(t, err)
 		require.Len(t, spki.Key.Bytes, s.pubLen)
 		e.raw[s.ckp], e.spki[s.ckp] = spki.Key.Bytes, info.PublicKeyDER
@@ -131,21 +124,12 @@ func (e *mlEnv) requireOneSign(t *testing.T, want string, msgAndArgs ...any) {
 	}
 }
 
-// init loads the module with a token holding the three keys.
-func (e *mlEnv) init(t *testing.T) (*pkcs11.Ctx, pkcs11.SessionHandle) {
-	t.Helper()
-	p := initializedWith(t, configYAML(fmt.Sprintf("  - label: mldsa\n    region: %s\n    endpoint: %q\n    anonymous: true\n", devkms.DefaultRegion, e.proxyURL)))
-	return p, openSession(t, p, slotByLabel(t, p, "mldsa"), ck.CKF_SERIAL_SESSION)
-}
-
 // mlObjects returns the private and public key objects of parameter set ckp.
 func mlObjects(t *testing.T, p *pkcs11.Ctx, sh pkcs11.SessionHandle, ckp uint) (priv, pub pkcs11.ObjectHandle) {
 	t.Helper()
 	one := func(cls uint) pkcs11.ObjectHandle {
-		hs := findAll(t, p, sh, []*pkcs11.Attribute{pkcs11.NewAttribute(ck.CKA_CLASS, cls),
-			pkcs11.NewAttribute(ck.CKA_KEY_TYPE, ck.CKK_ML_DSA), pkcs11.NewAttribute(ck.CKA_PARAMETER_SET, ckp)})
-		require.Len(t, hs, 1)
-		return hs[0]
+		return oneObject(t, p, sh, pkcs11.NewAttribute(ck.CKA_CLASS, cls),
+			pkcs11.NewAttribute(ck.CKA_KEY_TYPE, ck.CKK_ML_DSA), pkcs11.NewAttribute(ck.CKA_PARAMETER_SET, ckp))
 	}
 	return one(ck.CKO_PRIVATE_KEY), one(ck.CKO_PUBLIC_KEY)
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/miekg/pkcs11"
 	"github.com/stretchr/testify/assert"
@@ -20,8 +19,6 @@ import (
 
 	"github.com/p11kms/p11kms/ck"
 	"github.com/p11kms/p11kms/kmsbackend"
-	"github.com/p11kms/p11kms/kmsbackend/aws"
-	"github.com/p11kms/p11kms/kmsbackend/devkms"
 	"github.com/p11kms/p11kms/mechanisms"
 )
 
@@ -33,46 +30,31 @@ const (
 	cabiSM2PKE    = 0xCB4D5304 // CKM_P11KMS_SM2PKE
 )
 
-// sm2Env is a dev KMS of the SM2 tests' own (the main fixture's key counts
-// stay as other tests expect) with an SM2 SIGN_VERIFY and an SM2
-// ENCRYPT_DECRYPT key made by the aws backend's CreateKey; the module
-// reaches it through the counting proxy, the test through oracle.
+// sm2Env is an own environment (ownenv_test.go) with an SM2 SIGN_VERIFY
+// and an SM2 ENCRYPT_DECRYPT key made by the aws backend's CreateKey, and
+// a directory for openssl's files.
 type sm2Env struct {
-	proxyURL    string
-	oracle      *aws.Backend
+	*ownEnv
 	sign, crypt *kmsbackend.KeyInfo
 	dir         string
 }
 
 func startSM2Env(t *testing.T) *sm2Env {
 	t.Helper()
-	srv, err := devkms.Start(context.Background(), devkms.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	proxy := startCountingProxy(srv.URL())
-	t.Cleanup(proxy.Close)
-	b, err := aws.New(context.Background(), aws.Options{Region: devkms.DefaultRegion, Endpoint: srv.URL(), Anonymous: true, CallTimeout: 10 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	e := &sm2Env{proxyURL: proxy.URL, oracle: b, dir: t.TempDir()}
-	e.sign, err = b.CreateKey(context.Background(), kmsbackend.SpecSM2, kmsbackend.UsageSignVerify, "alias/cabitest-sm2-sign", "", nil)
-	require.NoError(t, err)
-	e.crypt, err = b.CreateKey(context.Background(), kmsbackend.SpecSM2, kmsbackend.UsageEncryptDecrypt, "alias/cabitest-sm2-crypt", "", nil)
-	require.NoError(t, err)
-	return e
+	own := startOwnEnv(t, "sm2", nil,
+		ownKey{kmsbackend.SpecSM2, kmsbackend.UsageSignVerify, "alias/cabitest-sm2-sign"},
+		ownKey{kmsbackend.SpecSM2, kmsbackend.UsageEncryptDecrypt, "alias/cabitest-sm2-crypt"})
+	return &sm2Env{ownEnv: own, sign: own.keys["alias/cabitest-sm2-sign"], crypt: own.keys["alias/cabitest-sm2-crypt"], dir: t.TempDir()}
 }
 
 // init loads the module with a token over the two SM2 keys and returns the
 // private and public objects of the key labelled alias.
 func (e *sm2Env) init(t *testing.T) (p *pkcs11.Ctx, sh pkcs11.SessionHandle, objs func(alias string) (priv, pub pkcs11.ObjectHandle)) {
 	t.Helper()
-	p = initializedWith(t, configYAML(fmt.Sprintf("  - label: sm2\n    region: %s\n    endpoint: %q\n    anonymous: true\n", devkms.DefaultRegion, e.proxyURL)))
-	sh = openSession(t, p, slotByLabel(t, p, "sm2"), ck.CKF_SERIAL_SESSION)
+	p, sh = e.ownEnv.init(t)
 	objs = func(alias string) (priv, pub pkcs11.ObjectHandle) {
 		one := func(cls uint) pkcs11.ObjectHandle {
-			hs := findAll(t, p, sh, []*pkcs11.Attribute{pkcs11.NewAttribute(ck.CKA_CLASS, cls), pkcs11.NewAttribute(ck.CKA_LABEL, alias)})
-			require.Len(t, hs, 1)
-			return hs[0]
+			return oneObject(t, p, sh, pkcs11.NewAttribute(ck.CKA_CLASS, cls), pkcs11.NewAttribute(ck.CKA_LABEL, alias))
 		}
 		return one(ck.CKO_PRIVATE_KEY), one(ck.CKO_PUBLIC_KEY)
 	}
