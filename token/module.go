@@ -71,6 +71,9 @@ func (m *Module) Initialize(args InitArgs) error {
 			for _, s := range slots {
 				s.close()
 			}
+			// The configured log gets the reason too, not only stderr (the
+			// caller's view of a module that did not initialize).
+			log.Error("C_Initialize failed", "token", tc.Label, "err", err)
 			_ = closeLog()
 			return Errorf(ck.CKR_FUNCTION_FAILED, "token %q: %w", tc.Label, err)
 		}

@@ -1,10 +1,15 @@
 package token
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
-	"github.com/p11kms/p11kms/ck"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/p11kms/p11kms/ck"
 )
 
 func TestCheckInitArgs(t *testing.T) {
@@ -28,4 +33,20 @@ func TestCheckInitArgs(t *testing.T) {
 			assert.Equal(t, ck.RVName(tt.want), ck.RVName(ck.RV(checkInitArgs(tt.args))))
 		})
 	}
+}
+
+// TestInitializeFailureReachesTheLogFile: a token that cannot be set up
+// fails C_Initialize with CKR_FUNCTION_FAILED, and the configured log file
+// (already opened) says why before it is closed.
+func TestInitializeFailureReachesTheLogFile(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "p11kms.log")
+	cfg := fmt.Sprintf("log: {level: warn, file: %s}\ntokens:\n  - label: remote\n    region: us-east-1\n    endpoint: https://kms.example.invalid\n    anonymous: true\n", logPath)
+	m := New()
+	err := m.Initialize(InitArgs{Present: true, Reserved: cfg})
+	require.Equal(t, ck.RVName(ck.CKR_FUNCTION_FAILED), ck.RVName(ck.RV(err)))
+	b, rerr := os.ReadFile(logPath)
+	require.NoError(t, rerr)
+	assert.Contains(t, string(b), "C_Initialize failed")
+	assert.Contains(t, string(b), "anonymous access refused")
+	assert.Contains(t, string(b), "token=remote")
 }
