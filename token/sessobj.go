@@ -86,10 +86,10 @@ func (m *Module) destroyObjectsOf(sh uint) {
 // DestroyObject implements C_DestroyObject (PKCS#11 2.40 §5.7) for session
 // objects: any session of the token may destroy one it can see (a
 // read-only session too: §5.7 lets read-only sessions destroy session
-// objects). A session object made with CKA_DESTROYABLE false is
-// CKR_ACTION_PROHIBITED (PKCS#11 3.0 §4.4). KMS-backed objects are
-// refused with CKR_FUNCTION_NOT_SUPPORTED, as before C_DestroyObject
-// existed: KMS keys are deleted in KMS (ScheduleKeyDeletion), not here.
+// objects). An object whose CKA_DESTROYABLE is false is
+// CKR_ACTION_PROHIBITED (PKCS#11 3.0 §4.4, §5.7): a session object made so,
+// and every KMS-backed object (key, certificate), since KMS keys are
+// deleted in KMS (ScheduleKeyDeletion), not here.
 func (m *Module) DestroyObject(sh, oh uint) error {
 	return m.withSession(sh, func(sess *session) error {
 		o, err := m.object(sess, oh, ck.CKR_OBJECT_HANDLE_INVALID)
@@ -98,7 +98,7 @@ func (m *Module) DestroyObject(sh, oh uint) error {
 		}
 		switch {
 		case o.session == 0:
-			return Errorf(ck.CKR_FUNCTION_NOT_SUPPORTED, "object %d stands for a KMS key; delete keys in KMS (ScheduleKeyDeletion), not with C_DestroyObject", oh)
+			return Errorf(ck.CKR_ACTION_PROHIBITED, "object %d stands for a KMS key (CKA_DESTROYABLE false); delete keys in KMS (ScheduleKeyDeletion), not with C_DestroyObject", oh)
 		case !o.boolAttr(ck.CKA_DESTROYABLE):
 			return Errorf(ck.CKR_ACTION_PROHIBITED, "session object %d was made with CKA_DESTROYABLE false", oh)
 		}

@@ -81,7 +81,7 @@ func TestDestroyObject(t *testing.T) {
 		oh   uint
 		rv   string
 	}{
-		{"a KMS key is refused as before: FUNCTION_NOT_SUPPORTED", sh, kmsKey, "CKR_FUNCTION_NOT_SUPPORTED"},
+		{"a KMS key is refused: CKA_DESTROYABLE false, ACTION_PROHIBITED", sh, kmsKey, "CKR_ACTION_PROHIBITED"},
 		{"CKA_DESTROYABLE false is ACTION_PROHIBITED", sh, keep, "CKR_ACTION_PROHIBITED"},
 		{"another session destroys a derived key", other, h, "CKR_OK"},
 		{"a destroyed key is OBJECT_HANDLE_INVALID", sh, h, "CKR_OBJECT_HANDLE_INVALID"},

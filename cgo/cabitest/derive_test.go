@@ -185,7 +185,7 @@ func TestECDHDeriveRefusalsThroughTheCABI(t *testing.T) {
 		})
 	}
 	t.Run("a KMS key object is not destroyed", func(t *testing.T) {
-		requireRV(t, ck.CKR_FUNCTION_NOT_SUPPORTED, p.DestroyObject(sh, base))
+		requireRV(t, ck.CKR_ACTION_PROHIBITED, p.DestroyObject(sh, base))
 	})
 	t.Run("a derived key dies with its session", func(t *testing.T) {
 		slot := slotByLabel(t, p, "ecdh")
