@@ -50,6 +50,7 @@ CK_OBJECT_HANDLE fz_object(fz_reader *r) {
   case 2:
     return fz.nhandles ? fz.handles[c % fz.nhandles] : 0;
   }
+  if (c < 0xE0) return fz.nderived ? fz.derived[c % fz.nderived] : 0; /* a derived key */
   if (c == 0xFE) return fz.sessions[0]; /* a session handle: wrong kind */
   if (c == 0xFD) return fz.stale;
   return c == 0xFF ? (CK_OBJECT_HANDLE)fz_u64(r) : 0;
@@ -85,7 +86,7 @@ static void count(int op, CK_RV rv) {
 static void summary(void) {
   static const char *names[OP_COUNT] = {"open", "close", "find", "getattr", "objsize", "login",
     "signinit", "sign", "signupdate", "signfinal", "verifyinit", "verify", "verifymulti",
-    "info", "random", "reinit", "cryptinit", "crypt", "cryptmulti", "digest"};
+    "info", "random", "reinit", "cryptinit", "crypt", "cryptmulti", "digest", "derive", "destroy"};
   fprintf(stderr, "fuzz: calls by operation and CK_RV:\n");
   for (int i = 0; i < nseen; i++) {
     fprintf(stderr, "fuzz:   %-12s rv=0x%04lx %lu\n", names[seen[i].op], seen[i].rv, seen[i].n);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include "pkcs11.h"
 #include "p11kms_v3t.h" /* 3.0/3.2 types: CK_EDDSA_PARAMS, CK_SIGN_ADDITIONAL_CONTEXT */
+#include "p11kms_vendor.h" /* CKM_P11KMS_SM2DSA, CKM_P11KMS_SM2PKE... (byte parameters, no pointers) */
 
 /* Limits on what one input may ask for. */
 #define FZ_SESSIONS 4      /* session slots an input works with */
@@ -30,6 +31,7 @@
 #define FZ_BUF 1100        /* largest output buffer (RSA-4096 is 512) */
 #define FZ_DATA 700        /* largest data or signature input */
 #define FZ_CANARY 32       /* canary bytes after each output buffer */
+#define FZ_DERIVED 16      /* derived key handles an input remembers */
 
 /* fz_reader consumes a fuzz input; past its end every read gives zero. */
 typedef struct {
@@ -51,6 +53,8 @@ typedef struct {
   CK_OBJECT_HANDLE handles[FZ_HANDLES];    /* from discovery; may be stale after re-init */
   size_t nhandles;
   CK_OBJECT_HANDLE stale; /* an object handle of before the last re-initialization */
+  CK_OBJECT_HANDLE derived[FZ_DERIVED]; /* made by C_DeriveKey in this input; may be destroyed */
+  size_t nderived;
 } fz_state;
 
 extern fz_state fz;
@@ -58,7 +62,8 @@ extern fz_state fz;
 /* fz_session picks a session handle: one of the remembered ones (stale or
  * not), an object handle (the wrong kind), zero, or a raw value. */
 CK_SESSION_HANDLE fz_session(fz_reader *r);
-/* fz_object picks an object handle the same way (a session handle is the wrong kind). */
+/* fz_object picks an object handle the same way (a session handle is the
+ * wrong kind), or a key C_DeriveKey made in this input (live or destroyed). */
 CK_OBJECT_HANDLE fz_object(fz_reader *r);
 
 /* fz_check records rv for the call's coverage bucket and aborts (a finding
@@ -87,6 +92,29 @@ void fz_output(fz_reader *r, int op, const char *fn, int bad, fz_out_call call, 
 
 /* fz_discover refreshes fz.handles with every object of the slot. */
 void fz_discover(void);
+/* fz_is_token_object reports whether h is one of fz.handles (a KMS-backed object). */
+int fz_is_token_object(CK_OBJECT_HANDLE h);
+
+/* fz_template is a fuzzed object template (derive_template.c). */
+typedef struct {
+  CK_ATTRIBUTE a[FZ_TEMPLATE];
+  uint8_t values[FZ_TEMPLATE][FZ_VALUE];
+  CK_ATTRIBUTE_PTR ptr; /* a, or NULL */
+  CK_ULONG count;
+  int bad;              /* a NULL pointer with a length: must be CKR_ARGUMENTS_BAD */
+  int has_len;          /* CKA_VALUE_LEN given as a CK_ULONG: */
+  CK_ULONG value_len;   /* its (last) value */
+} fz_template;
+/* fz_key_template fills t with a fuzzed C_DeriveKey template. */
+void fz_key_template(fz_reader *r, fz_template *t);
+
+/* fz_point is a valid uncompressed EC point (derive_points.c). */
+typedef struct {
+  size_t len;
+  uint8_t b[133]; /* P-521: 1 + 2*66 */
+} fz_point;
+#define FZ_NPOINTS 5
+extern const fz_point fz_points[FZ_NPOINTS];
 
 /* The operations an input byte selects. Each reads its arguments from r. */
 void op_open(fz_reader *r);
@@ -109,12 +137,15 @@ void op_crypt_init(fz_reader *r);
 void op_crypt(fz_reader *r);
 void op_crypt_multi(fz_reader *r);
 void op_digest(fz_reader *r);
+void op_derive(fz_reader *r);
+void op_destroy(fz_reader *r);
 
 /* Operation numbers, for fz_check's coverage buckets. */
 enum {
   OP_OPEN, OP_CLOSE, OP_FIND, OP_GETATTR, OP_OBJSIZE, OP_LOGIN, OP_SIGNINIT, OP_SIGN,
   OP_SIGNUPDATE, OP_SIGNFINAL, OP_VERIFYINIT, OP_VERIFY, OP_VERIFYMULTI, OP_INFO,
-  OP_RANDOM, OP_REINIT, OP_CRYPTINIT, OP_CRYPT, OP_CRYPTMULTI, OP_DIGEST, OP_COUNT
+  OP_RANDOM, OP_REINIT, OP_CRYPTINIT, OP_CRYPT, OP_CRYPTMULTI, OP_DIGEST, OP_DERIVE, OP_DESTROY,
+  OP_COUNT
 };
 
 #endif

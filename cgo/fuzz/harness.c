@@ -22,7 +22,7 @@ static const fz_op ops[OP_COUNT] = {
   op_open, op_close, op_find, op_get_attribute, op_object_size, op_login,
   op_sign_init, op_sign, op_sign_update, op_sign_final, op_verify_init,
   op_verify, op_verify_multi, op_info, op_random, op_reinit, op_crypt_init, op_crypt,
-  op_crypt_multi, op_digest,
+  op_crypt_multi, op_digest, op_derive, op_destroy,
 };
 
 /* last_input, when FUZZ_LAST_INPUT names a file, is a shared mapping of it
@@ -123,11 +123,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   record_input(data, size);
   fz_reader r = {data, size};
   memset(fz.sessions, 0, sizeof fz.sessions);
+  fz.nderived = 0;
   for (int step = 0; step < FZ_STEPS && r.n > 0; step++) {
     ops[fz_u8(&r) % OP_COUNT](&r);
   }
   CK_RV rv = fz.f->C_CloseAllSessions(fz.slot);
   if (rv != CKR_OK) fz_fail("C_CloseAllSessions", "rv after an input", rv, 0);
+  return 0;
+}
+
+int fz_is_token_object(CK_OBJECT_HANDLE h) {
+  for (size_t i = 0; i < fz.nhandles; i++) {
+    if (fz.handles[i] == h) return 1;
+  }
   return 0;
 }
 

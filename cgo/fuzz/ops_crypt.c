@@ -7,6 +7,7 @@
  * raw parameter: see crypt_init). */
 static const CK_MECHANISM_TYPE crypt_mechs[] = {
   CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS, CKM_AES_GCM, CKM_RSA_X_509,
+  CKM_P11KMS_SM2PKE, CKM_P11KMS_KMS_BLOB,
 };
 #define N_CRYPT_MECHS (sizeof crypt_mechs / sizeof crypt_mechs[0])
 static const CK_MECHANISM_TYPE oaep_hashes[] = {CKM_SHA_1, CKM_SHA256, CKM_SHA384, CKM_SHA512, CKM_SHA224};

@@ -4,14 +4,16 @@
 #include <string.h>
 #include "fuzz.h"
 
-/* attr_types are the types an input picks by index: what key objects have,
- * what is sensitive, what they lack. Other indexes read a raw type. */
+/* attr_types are the types an input picks by index: what key objects have
+ * (derived secret keys included), what is sensitive, what they lack. Other
+ * indexes read a raw type. */
 static const CK_ATTRIBUTE_TYPE attr_types[] = {
   CKA_CLASS, CKA_TOKEN, CKA_PRIVATE, CKA_LABEL, CKA_ID, CKA_KEY_TYPE, CKA_SIGN, CKA_VERIFY,
   CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_MODULUS_BITS, CKA_EC_PARAMS, CKA_EC_POINT,
   CKA_PRIVATE_EXPONENT, CKA_VALUE, CKA_SUBJECT, CKA_ALLOWED_MECHANISMS, CKA_PUBLIC_KEY_INFO,
   CKA_START_DATE, CKA_END_DATE, CKA_CERTIFICATE_TYPE, CKA_SENSITIVE, CKA_EXTRACTABLE,
-  CKA_LOCAL, CKA_KEY_GEN_MECHANISM, CKA_ALWAYS_AUTHENTICATE,
+  CKA_LOCAL, CKA_KEY_GEN_MECHANISM, CKA_ALWAYS_AUTHENTICATE, CKA_VALUE_LEN, CKA_DERIVE,
+  CKA_DESTROYABLE, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE,
 };
 #define N_ATTR_TYPES (sizeof attr_types / sizeof attr_types[0])
 

@@ -32,7 +32,7 @@ main() {
   # The harness, instrumented by clang; -rdynamic exports libFuzzer's hooks to
   # the Go coverage build. The CK_RVs of the calls are extra coverage counters.
   clang -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer -rdynamic -I"$root/cgo/include/oasis" -I"$root/cgo/include" \
-    -o "$bin" "$root"/cgo/fuzz/{harness,common,ops_objects,ops_sign,ops_misc,ops_crypt}.c -ldl
+    -o "$bin" "$root"/cgo/fuzz/{harness,common,ops_objects,ops_sign,ops_misc,ops_crypt,ops_derive,derive_template,derive_points}.c -ldl
 
   if [[ ${FUZZ_GO_COVERAGE:-1} == 1 ]]; then
     # The module with libFuzzer coverage in the project's own Go packages
@@ -99,6 +99,18 @@ main() {
   done
   url=$(head -1 "$url_file")
   [[ $url == http://127.0.0.1:* ]] || { echo "run.sh: dev KMS did not start: $url" >&2; exit 2; }
+
+  # Keys local-kms's seed format cannot hold (KEY_AGREEMENT EC keys for
+  # C_DeriveKey, ML-DSA, SM2, Ed25519, a SYMMETRIC_DEFAULT key): created with
+  # CreateKey against the running dev KMS (its own-key layer).
+  for key in ECC_NIST_P256:KEY_AGREEMENT ECC_NIST_P384:KEY_AGREEMENT SM2:KEY_AGREEMENT \
+    ML_DSA_44:SIGN_VERIFY SM2:SIGN_VERIFY SM2:ENCRYPT_DECRYPT ECC_NIST_EDWARDS25519:SIGN_VERIFY \
+    SYMMETRIC_DEFAULT:ENCRYPT_DECRYPT; do
+    spec=${key%%:*} usage=${key#*:}
+    "$cli" create-key --endpoint "$url" --region us-east-1 --anonymous --spec "$spec" --usage "$usage" \
+      --alias "fuzz-${spec,,}-${usage,,}" >/dev/null 2>>"$work/devkms.log" ||
+      { echo "run.sh: create-key --spec $spec --usage $usage failed:" >&2; cat "$work/devkms.log" >&2; exit 2; }
+  done
 
   config=$work/p11kms.yaml
   cat >"$config" <<EOF
