@@ -108,7 +108,7 @@ func TestPkcs11ToolDecrypt(t *testing.T) {
 				c := p11toolDecrypt(k, ct, filepath.Join(dir, "out"), row.args...)
 				r := c.Try(t)
 				require.Error(t, r.Err, describeFailure(c, r, "pkcs11-tool did not fail"))
-				require.Contains(t, r.Combined, row.want, describeFailure(c, r, "not the expected refusal"))
+				require.Contains(t, r.Stderr, row.want, describeFailure(c, r, "not the expected refusal")) // stderr alone: its order against stdout is not kept in Combined
 			})
 		}
 		check(t, clientPkcs11Tool, "--decrypt refused: tampered ciphertext gives CKR_ENCRYPTED_DATA_INVALID: "+k.Name, func(t *testing.T) {
@@ -146,7 +146,7 @@ func TestPkcs11ToolDecrypt(t *testing.T) {
 			}
 			c := Cmd{Args: p11toolArgs(append(append(loginArgs(), "--encrypt", "--id", k.IDHex(), "-i", pt, "-o", ct), oaep...)...)}
 			r := c.Try(t)
-			if r.Err != nil && strings.Contains(r.Combined, "error: Secret key not found") {
+			if r.Err != nil && strings.Contains(r.Stderr, "error: Secret key not found") {
 				// Client limitation: OpenSC 0.23's --encrypt looks only for
 				// CKO_SECRET_KEY objects (the same on SoftHSM2).
 				skipCheck(t, "pkcs11-tool 0.23 --encrypt takes only secret keys (\"Secret key not found\")")
