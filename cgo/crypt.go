@@ -95,7 +95,8 @@ func p11kms_C_Encrypt(hSession C.CK_SESSION_HANDLE, pData *C.CK_BYTE, ulDataLen 
 }
 
 // p11kms_C_EncryptUpdate implements C_EncryptUpdate (PKCS#11 2.40 §5.8): the
-// only mechanism, CKM_RSA_PKCS_OAEP, is single-part (the token refuses).
+// encryption mechanisms (CKM_RSA_PKCS_OAEP, CKM_P11KMS_KMS_BLOB, CKM_P11KMS_SM2PKE) are
+// all single-part (the token refuses).
 //
 //export p11kms_C_EncryptUpdate
 func p11kms_C_EncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart *C.CK_BYTE, ulPartLen C.CK_ULONG, pEncryptedPart *C.CK_BYTE, pulEncryptedPartLen *C.CK_ULONG) (rv C.CK_RV) {
@@ -148,7 +149,8 @@ func p11kms_C_Decrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData *C.CK_BYTE, u
 }
 
 // p11kms_C_DecryptUpdate implements C_DecryptUpdate (PKCS#11 2.40 §5.9): the
-// only mechanism, CKM_RSA_PKCS_OAEP, is single-part (the token refuses).
+// encryption mechanisms (CKM_RSA_PKCS_OAEP, CKM_P11KMS_KMS_BLOB, CKM_P11KMS_SM2PKE) are
+// all single-part (the token refuses).
 //
 //export p11kms_C_DecryptUpdate
 func p11kms_C_DecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart *C.CK_BYTE, ulEncryptedPartLen C.CK_ULONG, pPart *C.CK_BYTE, pulPartLen *C.CK_ULONG) (rv C.CK_RV) {
