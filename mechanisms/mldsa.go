@@ -101,7 +101,7 @@ func (p *Plan) setMLDSA(row mechRow, param []byte, spec kmsbackend.KeySpec) erro
 	if spec != kmsbackend.SpecUnknown && MLDSASetFromSpec(spec) != set {
 		return ck.Errorf(ck.CKR_FUNCTION_FAILED, "key spec %s does not match its %s public key", spec, set)
 	}
-	pk, err := p.pub.mldsaPublic()
+	dec, err := p.pub.mldsaPublic()
 	if err != nil {
 		return ck.Errorf(ck.CKR_FUNCTION_FAILED, "ML-DSA public key: %w", err)
 	}
@@ -112,7 +112,7 @@ func (p *Plan) setMLDSA(row mechRow, param []byte, spec kmsbackend.KeySpec) erro
 	if err != nil {
 		return err
 	}
-	st := &mldsaState{pub: pk, tr: sha3.SumSHAKE256(p.pub.MLDSA, MLDSAMuLen), ctx: params.Context, hedge: params.Hedge}
+	st := &mldsaState{pub: dec.pub, tr: dec.tr, ctx: params.Context, hedge: params.Hedge}
 	p.MessageType = kmsbackend.MessageRaw
 	if row.scheme == schemeMuDSA {
 		st.mu, st.ctx, p.MessageType = true, nil, kmsbackend.MessageExternalMu

@@ -2,6 +2,7 @@ package mechanisms
 
 import (
 	"bytes"
+	"crypto/sha3"
 	"encoding/asn1"
 	"errors"
 	"fmt"
@@ -121,20 +122,38 @@ func parseMLDSA(set MLDSASet, s spkiASN1, spki []byte) (*PublicKey, error) {
 	if s.PublicKey.BitLength%8 != 0 || len(raw) != r.pubLen {
 		return nil, fmt.Errorf("parse public key: %s key is %d bits, want %d bytes", r.name, s.PublicKey.BitLength, r.pubLen)
 	}
-	if _, err := mldsa.NewPublicKey(r.params(), raw); err != nil {
+	pk, err := mldsa.NewPublicKey(r.params(), raw)
+	if err != nil {
 		return nil, fmt.Errorf("parse public key: %w", err)
 	}
-	return &PublicKey{Kind: KindMLDSA, MLDSA: bytes.Clone(raw), MLDSASet: set, SPKI: bytes.Clone(spki)}, nil
+	dec := &mldsaDecoded{pub: pk, tr: sha3.SumSHAKE256(raw, MLDSAMuLen)}
+	return &PublicKey{Kind: KindMLDSA, MLDSA: bytes.Clone(raw), MLDSASet: set, SPKI: bytes.Clone(spki), mldsa: dec}, nil
 }
 
-// mldsaPublic returns the filippo.io/mldsa public key of k.
-func (k *PublicKey) mldsaPublic() (*mldsa.PublicKey, error) {
+// mldsaDecoded is an ML-DSA public key decoded for signing and verifying:
+// the filippo.io/mldsa key (safe for concurrent use) and tr = SHAKE256(pk,
+// 64 bytes) (FIPS 204 Algorithm 7 line 6), both fixed for the key.
+type mldsaDecoded struct {
+	pub *mldsa.PublicKey
+	tr  []byte
+}
+
+// mldsaPublic returns k decoded: as ParsePublicKey decoded it, or decoded
+// now for a PublicKey built by hand.
+func (k *PublicKey) mldsaPublic() (*mldsaDecoded, error) {
 	if k == nil || k.Kind != KindMLDSA {
 		return nil, errors.New("not an ML-DSA public key")
+	}
+	if k.mldsa != nil {
+		return k.mldsa, nil
 	}
 	r, ok := k.MLDSASet.info()
 	if !ok {
 		return nil, errors.New("ML-DSA public key without a parameter set")
 	}
-	return mldsa.NewPublicKey(r.params(), k.MLDSA)
+	pk, err := mldsa.NewPublicKey(r.params(), k.MLDSA)
+	if err != nil {
+		return nil, err
+	}
+	return &mldsaDecoded{pub: pk, tr: sha3.SumSHAKE256(k.MLDSA, MLDSAMuLen)}, nil
 }

@@ -67,6 +67,10 @@ type PublicKey struct {
 	MLDSASet MLDSASet
 	// SPKI is the DER SubjectPublicKeyInfo (CKA_PUBLIC_KEY_INFO).
 	SPKI []byte
+
+	// mldsa is MLDSA decoded once by ParsePublicKey (mldsa_key.go), so a
+	// signature does not decode the key again.
+	mldsa *mldsaDecoded
 }
 
 // oidECPublicKey is id-ecPublicKey (RFC 5480 §2.1.1).
