@@ -175,3 +175,15 @@ func putPaddedChar(dst []C.CK_CHAR, s string) {
 func ckVersion(v token.Version) C.CK_VERSION {
 	return C.CK_VERSION{major: C.CK_BYTE(v.Major), minor: C.CK_BYTE(v.Minor)}
 }
+
+// paramField copies one pointer-and-length field of a mechanism parameter
+// structure (the EdDSA and ML-DSA context, the ECDH shared and public
+// data): more than max bytes, or a NULL pointer with a length, is
+// CKR_MECHANISM_PARAM_INVALID, named by its structure and field.
+func paramField(ptr unsafe.Pointer, n C.CK_ULONG, max uint, structure, field string) ([]byte, error) {
+	if uint64(n) > uint64(max) || (ptr == nil && n > 0) {
+		return nil, ck.Errorf(ck.CKR_MECHANISM_PARAM_INVALID, "%s %s: %d bytes at %s (at most %d)",
+			structure, field, uint64(n), map[bool]string{true: "NULL", false: "a pointer"}[ptr == nil], max)
+	}
+	return goBytes(ptr, n, field)
+}

@@ -54,25 +54,16 @@ func goDeriveMechanism(p *C.CK_MECHANISM) (token.Mechanism, error) {
 			"CKM_ECDH1_DERIVE parameter is %d bytes, sizeof(CK_ECDH1_DERIVE_PARAMS) is %d", uint(p.ulParameterLen), C.sizeof_CK_ECDH1_DERIVE_PARAMS)
 	}
 	cp := (*C.CK_ECDH1_DERIVE_PARAMS)(p.pParameter)
-	shared, err := ecdhField(unsafe.Pointer(cp.pSharedData), cp.ulSharedDataLen, mechanisms.MaxECDHSharedData, "pSharedData")
+	shared, err := paramField(unsafe.Pointer(cp.pSharedData), cp.ulSharedDataLen, mechanisms.MaxECDHSharedData, "CK_ECDH1_DERIVE_PARAMS", "pSharedData")
 	if err != nil {
 		return token.Mechanism{}, err
 	}
-	public, err := ecdhField(unsafe.Pointer(cp.pPublicData), cp.ulPublicDataLen, mechanisms.MaxECDHPublicData, "pPublicData")
+	public, err := paramField(unsafe.Pointer(cp.pPublicData), cp.ulPublicDataLen, mechanisms.MaxECDHPublicData, "CK_ECDH1_DERIVE_PARAMS", "pPublicData")
 	if err != nil {
 		return token.Mechanism{}, err
 	}
 	param := mechanisms.EncodeECDH1Params(mechanisms.ECDH1Params{KDF: uint(cp.kdf), SharedData: shared, PublicData: public})
 	return token.Mechanism{Type: uint(p.mechanism), Param: param}, nil
-}
-
-// ecdhField copies one pointer-and-length field of CK_ECDH1_DERIVE_PARAMS.
-func ecdhField(ptr unsafe.Pointer, n C.CK_ULONG, max uint, what string) ([]byte, error) {
-	if uint64(n) > uint64(max) || (ptr == nil && n > 0) {
-		return nil, ck.Errorf(ck.CKR_MECHANISM_PARAM_INVALID, "CK_ECDH1_DERIVE_PARAMS %s: %d bytes at %s (at most %d)",
-			what, uint64(n), map[bool]string{true: "NULL", false: "a pointer"}[ptr == nil], max)
-	}
-	return goBytes(ptr, n, what)
 }
 
 // p11kms_C_DestroyObject implements C_DestroyObject (PKCS#11 2.40 §5.7)

@@ -44,12 +44,7 @@ func goSignMechanism(p *C.CK_MECHANISM) (token.Mechanism, error) {
 	if cp.phFlag != C.CK_TRUE && cp.phFlag != C.CK_FALSE {
 		return token.Mechanism{}, ck.Errorf(ck.CKR_MECHANISM_PARAM_INVALID, "CK_EDDSA_PARAMS phFlag is %d", uint(cp.phFlag))
 	}
-	n := cp.ulContextDataLen
-	if n > maxEdDSAContext || (cp.pContextData == nil && n > 0) {
-		return token.Mechanism{}, ck.Errorf(ck.CKR_MECHANISM_PARAM_INVALID,
-			"CK_EDDSA_PARAMS context of %d bytes at %s", uint(n), map[bool]string{true: "NULL", false: "a pointer"}[cp.pContextData == nil])
-	}
-	ctx, err := goBytes(unsafe.Pointer(cp.pContextData), n, "pContextData")
+	ctx, err := paramField(unsafe.Pointer(cp.pContextData), cp.ulContextDataLen, maxEdDSAContext, "CK_EDDSA_PARAMS", "pContextData")
 	if err != nil {
 		return token.Mechanism{}, err
 	}

@@ -33,12 +33,7 @@ func goMLDSAMechanism(p *C.CK_MECHANISM) (token.Mechanism, error) {
 			"%s parameter is %d bytes, sizeof(CK_SIGN_ADDITIONAL_CONTEXT) is %d", name, uint(p.ulParameterLen), C.sizeof_CK_SIGN_ADDITIONAL_CONTEXT)
 	}
 	cp := (*C.CK_SIGN_ADDITIONAL_CONTEXT)(p.pParameter)
-	n := cp.ulContextLen
-	if n > maxMLDSAContext || (cp.pContext == nil && n > 0) {
-		return token.Mechanism{}, ck.Errorf(ck.CKR_MECHANISM_PARAM_INVALID,
-			"%s CK_SIGN_ADDITIONAL_CONTEXT context of %d bytes at %s", name, uint(n), map[bool]string{true: "NULL", false: "a pointer"}[cp.pContext == nil])
-	}
-	ctx, err := goBytes(unsafe.Pointer(cp.pContext), n, "pContext")
+	ctx, err := paramField(unsafe.Pointer(cp.pContext), cp.ulContextLen, maxMLDSAContext, name+" CK_SIGN_ADDITIONAL_CONTEXT", "pContext")
 	if err != nil {
 		return token.Mechanism{}, err
 	}
